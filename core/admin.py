@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from core.models import Client, Membership, SyncRun, WorkerHeartbeat
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "client", "created_at"]
+    list_filter = ["client"]
+    search_fields = ["user__username", "client__name"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "started_at", "finished_at", "progress_done", "progress_total"]
+    list_filter = ["kind", "status"]
+    search_fields = ["error", "detail"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["queue", "hostname", "seen_at"]
+    search_fields = ["queue", "hostname"]

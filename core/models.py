@@ -1,0 +1,108 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Client(models.Model):
+    """A business whose parts, jobs and channels are kept apart from every other's."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="clients", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "client"], name="membership_unique_user_client")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.client}"
+
+
+class SyncRunQuerySet(models.QuerySet):
+    def running(self):
+        return self.filter(status=SyncRun.Status.RUNNING)
+
+    def latest_first(self):
+        return self.order_by("-started_at", "-id")
+
+
+class SyncRun(models.Model):
+    """One run of an integration (Allocadence pull/push/poll, channel sync): what it did and how it ended."""
+
+    class Kind(models.TextChoices):
+        ALLOCADENCE_PULL = "allocadence_pull", "Allocadence stock pull"
+        ALLOCADENCE_PUSH = "allocadence_push", "Allocadence order push"
+        ALLOCADENCE_POLL = "allocadence_poll", "Allocadence order status poll"
+        ALLOCADENCE_PO_PUSH = "allocadence_po_push", "Allocadence purchase order push"
+        CHANNEL_SYNC = "channel_sync", "Channel sync"
+        CHANNEL_POLL = "channel_poll", "Channel feed poll"
+        IMPORT = "import", "Import"
+        EXPORT = "export", "Export"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Success"
+        PARTIAL = "partial", "Partial"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+
+    objects = SyncRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [("view_system", "Can view worker and sync health")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | Q(finished_at__gte=models.F("started_at")),
+                name="syncrun_finished_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+    @property
+    def duration(self):
+        if self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+class WorkerHeartbeat(models.Model):
+    """Last time a worker ran the heartbeat task on each queue: liveness for brokers without broadcast."""
+
+    queue = models.CharField(max_length=32, unique=True)
+    hostname = models.CharField(max_length=200, blank=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.queue} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

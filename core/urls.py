@@ -1,0 +1,9 @@
+from django.urls import path
+
+from core import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("system/", views.system, name="system"),
+    path("healthz/", views.healthz, name="healthz"),
+]

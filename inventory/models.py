@@ -1,0 +1,281 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
+
+from core.models import Client
+
+
+class StockType(models.TextChoices):
+    """The typed quantities of SPEC §2. Physical: available, reserved, obsolete; the rest is demand or incoming."""
+
+    AVAILABLE = "available", "Available"
+    RESERVED = "reserved", "Reserved"
+    OBSOLETE = "obsolete", "Obsolete"
+    ALLOCATED = "allocated", "Allocated"
+    PLANNED = "planned", "Planned"
+    ORDERED = "ordered", "Ordered"
+    IN_PRODUCTION = "in_production", "In-production"
+
+
+STOCK_TYPES = [choice.value for choice in StockType]
+
+
+class WarehouseQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def local(self):
+        return self.filter(source=Warehouse.Source.LOCAL)
+
+    def allocadence(self):
+        return self.filter(source=Warehouse.Source.ALLOCADENCE)
+
+
+class Warehouse(models.Model):
+    class Source(models.TextChoices):
+        ALLOCADENCE = "allocadence", "Allocadence (mirrored)"
+        LOCAL = "local", "Local (managed here)"
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.LOCAL)
+    allocadence_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    is_active = models.BooleanField(default=True)
+    needs_review = models.BooleanField(
+        default=False, help_text="Created automatically by an Allocadence pull; an admin should review it."
+    )
+
+    objects = WarehouseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} — {self.name}"
+
+    @property
+    def is_allocadence(self) -> bool:
+        return self.source == self.Source.ALLOCADENCE
+
+
+class Location(models.Model):
+    """A storage place inside a warehouse; each warehouse has one default root location."""
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="locations")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    code = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["warehouse__code", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["warehouse", "code"], name="location_unique_code_per_warehouse"),
+            models.UniqueConstraint(
+                fields=["warehouse"], condition=Q(is_default=True), name="location_one_default_per_warehouse"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.warehouse.code}/{self.code}"
+
+
+class PartQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def search(self, q: str):
+        q = (q or "").strip()
+        return self.filter(Q(sku__icontains=q) | Q(description__icontains=q)) if q else self
+
+
+class Part(models.Model):
+    class Kind(models.TextChoices):
+        OUTSOURCED = "outsourced", "Outsourced"
+        IN_HOUSE = "in_house", "In-house"
+        GENERIC = "generic", "Generic"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="parts")
+    sku = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OUTSOURCED)
+    alternates = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="generic_parts", help_text="Only for generic parts."
+    )
+    low_stock_threshold = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    image = models.ImageField(upload_to="parts/", blank=True)
+    thumbnail = models.ImageField(upload_to="parts/thumbs/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PartQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [models.UniqueConstraint(fields=["client", "sku"], name="part_unique_sku_per_client")]
+        indexes = [models.Index(fields=["sku"], name="part_sku_idx")]
+
+    def __str__(self):
+        return self.sku
+
+
+class InventoryRow(models.Model):
+    """A quantity of one part at one location of one type. Changed only through the ledger."""
+
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="inventory_rows")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="inventory_rows")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="inventory_rows")
+    type = models.CharField(max_length=16, choices=StockType.choices)
+    quantity = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["part", "location", "type"], name="inventoryrow_unique_part_location_type"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="inventoryrow_quantity_not_negative"),
+        ]
+        indexes = [models.Index(fields=["warehouse", "part"], name="inventoryrow_wh_part_idx")]
+        permissions = [
+            ("adjust_stock", "Can create, adjust, move, mark obsolete and remove local stock"),
+            ("import_inventory", "Can import parts and inventory from CSV"),
+            ("export_inventory", "Can export the inventory list"),
+        ]
+
+    def __str__(self):
+        return f"{self.part_id}@{self.location_id} {self.type}={self.quantity}"
+
+
+class Movement(models.Model):
+    """Append-only ledger: the rows always equal the sum of their movements."""
+
+    class ReferenceKind(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        JOB = "job", "Job"
+        PURCHASE_ORDER = "purchase_order", "Purchase order"
+        IMPORT = "import", "Import"
+        SYNC_RUN = "sync_run", "Sync run"
+        SEED = "seed", "Demo data"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="movements")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    type = models.CharField(max_length=16, choices=StockType.choices)
+    delta = models.BigIntegerField()
+    reason = models.CharField(max_length=300)
+    reference_kind = models.CharField(max_length=16, choices=ReferenceKind.choices, default=ReferenceKind.MANUAL)
+    reference_id = models.BigIntegerField(null=True, blank=True)
+    reference = models.CharField(max_length=100, blank=True, help_text="Human label: job number, PO number, run id.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(delta=0), name="movement_delta_not_zero")]
+        indexes = [
+            models.Index(fields=["part", "created_at"], name="movement_part_time_idx"),
+            models.Index(fields=["reference_kind", "reference_id"], name="movement_reference_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.part_id} {self.type} {self.delta:+d} ({self.reason})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Movements are append-only.")
+        super().save(*args, **kwargs)
+
+
+FIGURE_COLUMNS = ["available", "reserved", "obsolete", "allocated", "planned", "ordered", "in_production"]
+
+
+def _stock_expr(prefix: str = ""):
+    return F(f"{prefix}available") + F(f"{prefix}planned") + F(f"{prefix}ordered") + F(f"{prefix}in_production")
+
+
+class StockLevelQuerySet(models.QuerySet):
+    def all_warehouses(self):
+        return self.filter(warehouse__isnull=True)
+
+    def for_warehouse(self, warehouse):
+        """Figures at one warehouse, or over all warehouses when `warehouse` is None."""
+        return self.all_warehouses() if warehouse is None else self.filter(warehouse=warehouse)
+
+    def with_figures(self):
+        """Every figure of SPEC §2, computed in the database. The one place the formulas live."""
+        alternate_levels = StockLevel.objects.filter(
+            part__generic_parts=OuterRef("part"),
+        )
+        alternate_balance = Greatest(_stock_expr() - F("allocated") - F("part__low_stock_threshold"), Value(0))
+
+        def alternates_sum(levels):
+            return Coalesce(
+                Subquery(
+                    levels.annotate(_one=Value(1))
+                    .values("_one")
+                    .annotate(total=Sum(alternate_balance))
+                    .values("total")[:1],
+                    output_field=models.BigIntegerField(),
+                ),
+                Value(0),
+                output_field=models.BigIntegerField(),
+            )
+
+        generic_alternates = Case(
+            When(
+                warehouse__isnull=True,
+                then=alternates_sum(alternate_levels.filter(warehouse__isnull=True)),
+            ),
+            default=alternates_sum(alternate_levels.filter(warehouse=OuterRef("warehouse"))),
+            output_field=models.BigIntegerField(),
+        )
+        return self.annotate(
+            in_stock=F("available") + F("reserved"),
+            on_hand=F("available") + F("reserved") + F("obsolete"),
+            on_order=F("ordered"),
+            stock=_stock_expr(),
+            stock_balance=Case(
+                When(
+                    part__kind=Part.Kind.GENERIC,
+                    then=F("planned") - F("allocated") - F("part__low_stock_threshold") + generic_alternates,
+                ),
+                default=_stock_expr() - F("allocated") - F("part__low_stock_threshold"),
+                output_field=models.BigIntegerField(),
+            ),
+        )
+
+
+class StockLevel(models.Model):
+    """Per part × warehouse (and per part over all warehouses: warehouse NULL) sums of the typed rows.
+
+    Derived data kept in the same transaction as every row change by
+    `inventory.services.apply_stock_changes`, so the inventory page reads one row per
+    part instead of aggregating a million. `check_ledger` proves it equals the rows.
+    """
+
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="stock_levels")
+    warehouse = models.ForeignKey(Warehouse, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    available = models.BigIntegerField(default=0)
+    reserved = models.BigIntegerField(default=0)
+    obsolete = models.BigIntegerField(default=0)
+    allocated = models.BigIntegerField(default=0)
+    planned = models.BigIntegerField(default=0)
+    ordered = models.BigIntegerField(default=0)
+    in_production = models.BigIntegerField(default=0)
+
+    objects = StockLevelQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["part", "warehouse"], condition=Q(warehouse__isnull=False), name="stocklevel_unique_part_wh"
+            ),
+            models.UniqueConstraint(
+                fields=["part"], condition=Q(warehouse__isnull=True), name="stocklevel_unique_part_total"
+            ),
+        ]
+        indexes = [models.Index(fields=["warehouse", "part"], name="stocklevel_wh_part_idx")]
+
+    def __str__(self):
+        return f"{self.part_id}@{self.warehouse_id or 'all'}"

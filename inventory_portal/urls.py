@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", include("core.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("allocadence/", include("allocadence.urls")),
+    path("channels/", include("channels.urls")),
+    path("purchasing/", include("purchasing.urls")),
+    path("api/v1/", include("inventory_portal.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    # Uploaded images (thumbnails). A real deployment may serve media from the proxy;
+    # this keeps the thumbnails working behind gunicorn alone.
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+]
