@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab  # noqa: F401  (kept for schedule entries that need it)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -216,8 +215,28 @@ CELERY_TASK_ROUTES = {
     "inventory.tasks.export_*": {"queue": "exports"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+ALLOCADENCE_PULL_SECONDS = float(os.environ.get("ALLOCADENCE_PULL_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "core.tasks.record_heartbeat_task", "schedule": 30.0},
+    **{
+        f"heartbeat-{queue}": {
+            "task": "core.tasks.record_heartbeat_task",
+            "schedule": 30.0,
+            "args": [queue],
+            "options": {"queue": queue, "expires": 25},
+        }
+        for queue in ["default", "allocadence", "channels", "exports"]
+    },
+    "allocadence-pull-stock": {"task": "allocadence.tasks.pull_stock_task", "schedule": ALLOCADENCE_PULL_SECONDS},
+    "allocadence-sweep-outbox": {"task": "allocadence.tasks.sweep_outbox_task", "schedule": 60.0},
+    "allocadence-poll-order-status": {"task": "allocadence.tasks.poll_order_status_task", "schedule": 60.0},
+    "channels-sync-changed": {"task": "channels.tasks.sync_channels_task", "schedule": 60.0},
+    "channels-full-reconciliation": {
+        "task": "channels.tasks.sync_channels_task",
+        "schedule": 6 * 3600.0,
+        "kwargs": {"full": True},
+    },
+    "channels-poll-feeds": {"task": "channels.tasks.poll_feeds_task", "schedule": 30.0},
+    "channels-sweep-stuck": {"task": "channels.tasks.sweep_stuck_records_task", "schedule": 120.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
