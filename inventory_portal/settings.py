@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "axes",
     "core",
     "inventory",
+    "imports",
     "jobs",
     "allocadence",
     "channels",

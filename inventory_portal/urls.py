@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("inventory/", include("inventory.urls")),
+    path("imports/", include("imports.urls")),
     path("jobs/", include("jobs.urls")),
     path("allocadence/", include("allocadence.urls")),
     path("channels/", include("channels.urls")),
