@@ -80,6 +80,12 @@ class Location(models.Model):
     def __str__(self):
         return f"{self.warehouse.code}/{self.code}"
 
+    @property
+    def label(self) -> str:
+        """The code with the warehouse, for forms and tables (needs `warehouse` loaded)."""
+        suffix = f" — {self.name}" if self.name and self.name != self.code else ""
+        return f"{self.warehouse.code} / {self.code}{suffix}"
+
 
 class PartQuerySet(models.QuerySet):
     def active(self):
@@ -135,6 +141,7 @@ class InventoryRow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["part", "location", "type"], name="inventoryrow_unique_part_location_type"),
             models.CheckConstraint(condition=Q(quantity__gte=0), name="inventoryrow_quantity_not_negative"),
+            models.CheckConstraint(condition=Q(type__in=STOCK_TYPES), name="inventoryrow_type_valid"),
         ]
         indexes = [models.Index(fields=["warehouse", "part"], name="inventoryrow_wh_part_idx")]
         permissions = [
@@ -172,7 +179,10 @@ class Movement(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=~Q(delta=0), name="movement_delta_not_zero")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="movement_delta_not_zero"),
+            models.CheckConstraint(condition=Q(type__in=STOCK_TYPES), name="movement_type_valid"),
+        ]
         indexes = [
             models.Index(fields=["part", "created_at"], name="movement_part_time_idx"),
             models.Index(fields=["reference_kind", "reference_id"], name="movement_reference_idx"),
@@ -267,6 +277,7 @@ class StockLevel(models.Model):
     objects = StockLevelQuerySet.as_manager()
 
     class Meta:
+        # `warehouse` NULL rows are the per-part totals over all warehouses.
         constraints = [
             models.UniqueConstraint(
                 fields=["part", "warehouse"], condition=Q(warehouse__isnull=False), name="stocklevel_unique_part_wh"
