@@ -1,0 +1,705 @@
+"""Every write to jobs: save (reserve), reserve now, cancel, release, advance, and dropping released reservations.
+
+Each service runs in one transaction, takes the job row lock (FOR NO KEY UPDATE) first and
+then every part it touches in ONE `lock_parts` call, and only then reads quantities. Stock
+moves only through `apply_stock_changes`, so every change is a ledger movement referencing
+the job.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from allocadence.outbox import enqueue_job_order
+from inventory.errors import InsufficientStock, Shortage
+from inventory.locks import lock_parts
+from inventory.models import InventoryRow, Location, Movement, Part, StockType, Warehouse
+from inventory.services import Reference, StockChange, apply_stock_changes, default_location
+from jobs.errors import IllegalTransition, JobNotFullyReserved, LocationRequired
+from jobs.models import Job, JobEvent, JobLine, JobLineReservation, ProductionStage
+
+AVAILABLE = StockType.AVAILABLE
+RESERVED = StockType.RESERVED
+ALLOCATED = StockType.ALLOCATED
+IN_PRODUCTION = StockType.IN_PRODUCTION
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """One requested line: `quantity` sheets of `part` from `warehouse`."""
+
+    part: Part
+    warehouse: Warehouse
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What a job produces: `batch_size` of an in-house part, into `warehouse`."""
+
+    part: Part
+    warehouse: Warehouse
+    batch_size: int
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# helpers
+
+
+def next_job_number() -> str:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('jobs_job_number_seq')")
+            value = cursor.fetchone()[0]
+    else:  # the embedded SQLite default serialises writers; the unique constraint is the backstop
+        value = (Job.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+    return f"J-{value:06d}"
+
+
+def _reference(job: Job) -> Reference:
+    return Reference(kind=Movement.ReferenceKind.JOB, id=job.id, label=job.number)
+
+
+def _lock_job(job: Job) -> Job:
+    return (
+        Job.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("output_part", "output_warehouse")
+        .get(pk=job.pk)
+    )
+
+
+def _record(job: Job, user, kind: str, *, from_state="", to_state="", from_stage=None, to_stage=None, note=""):
+    return JobEvent.objects.create(
+        job=job,
+        user=user if user is not None and user.is_authenticated else None,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        note=note[:2000],
+    )
+
+
+class _DefaultLocations:
+    """default_location() per warehouse, looked up once per transaction."""
+
+    def __init__(self):
+        self._cache: dict[int, Location] = {}
+
+    def __call__(self, warehouse: Warehouse) -> Location:
+        if warehouse.id not in self._cache:
+            self._cache[warehouse.id] = default_location(warehouse)
+        return self._cache[warehouse.id]
+
+
+def _available_rows(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[list[int]]]:
+    """Available rows per (part, warehouse), in location order: [[location_id, quantity], ...]. Call under lock."""
+    if not pairs:
+        return {}
+    rows = (
+        InventoryRow.objects.filter(
+            part_id__in={p for p, _ in pairs}, warehouse_id__in={w for _, w in pairs}, type=AVAILABLE, quantity__gt=0
+        )
+        .order_by("part_id", "warehouse_id", "location_id")
+        .values_list("part_id", "warehouse_id", "location_id", "quantity")
+    )
+    result: dict[tuple[int, int], list[list[int]]] = defaultdict(list)
+    for part_id, warehouse_id, location_id, quantity in rows:
+        if (part_id, warehouse_id) in pairs:
+            result[(part_id, warehouse_id)].append([location_id, quantity])
+    return result
+
+
+def _take(rows: list[list[int]], wanted: int) -> list[tuple[int, int]]:
+    """Take up to `wanted` units from the rows (mutating them); returns [(location_id, taken)]."""
+    taken = []
+    for row in rows:
+        if wanted <= 0:
+            break
+        amount = min(row[1], wanted)
+        if amount > 0:
+            row[1] -= amount
+            wanted -= amount
+            taken.append((row[0], amount))
+    return taken
+
+
+def _reserve_changes(part_id: int, warehouse_id: int, taken: list[tuple[int, int]]) -> list[StockChange]:
+    changes = []
+    for location_id, amount in taken:
+        changes.append(StockChange(part_id, warehouse_id, location_id, AVAILABLE, -amount))
+        changes.append(StockChange(part_id, warehouse_id, location_id, RESERVED, amount))
+    return changes
+
+
+def _add_reservations(line: JobLine, taken: list[tuple[int, int]], existing: dict[int, JobLineReservation]) -> None:
+    """Record where a line's new Reserved units sit (merged into the line's row per location)."""
+    new = []
+    for location_id, amount in taken:
+        current = existing.get(location_id)
+        if current is None:
+            new.append(JobLineReservation(line=line, location_id=location_id, quantity=amount))
+        else:
+            current.quantity += amount
+            current.save(update_fields=["quantity"])
+    if new:
+        JobLineReservation.objects.bulk_create(new)
+
+
+def _return_reservations(line: JobLine, amount: int, reservations: list[JobLineReservation]) -> list[StockChange]:
+    """Give `amount` Reserved units of a line back to Available where they came from, newest location first."""
+    changes = []
+    for reservation in sorted(reservations, key=lambda r: r.location_id, reverse=True):
+        if amount <= 0:
+            break
+        give = min(amount, reservation.quantity)
+        amount -= give
+        changes.append(StockChange(line.part_id, line.warehouse_id, reservation.location_id, RESERVED, -give))
+        changes.append(StockChange(line.part_id, line.warehouse_id, reservation.location_id, AVAILABLE, give))
+        reservation.quantity -= give
+        if reservation.quantity:
+            reservation.save(update_fields=["quantity"])
+        else:
+            reservation.delete()
+    if amount:
+        raise RuntimeError(f"Job line {line.id} records fewer reservations than it holds.")
+    return changes
+
+
+def _validate(*, client, title: str, lines: list[LineSpec], output: OutputSpec | None) -> None:
+    errors: dict[str, list[str]] = defaultdict(list)
+    if not (title or "").strip():
+        errors["title"].append("A title is required.")
+    if not lines:
+        errors["lines"].append("A job needs at least one line.")
+    seen = set()
+    allocadence_warehouses = set()
+    for index, spec in enumerate(lines, start=1):
+        if spec.quantity is None or spec.quantity <= 0:
+            errors["lines"].append(f"Line {index}: the sheet count must be at least 1.")
+        if spec.part.client_id != client.id:
+            errors["lines"].append(f"Line {index}: part {spec.part.sku} does not belong to {client}.")
+        if not spec.warehouse.is_active:
+            errors["lines"].append(f"Line {index}: warehouse {spec.warehouse.code} is not active.")
+        key = (spec.part.id, spec.warehouse.id)
+        if key in seen:
+            errors["lines"].append(
+                f"Line {index}: {spec.part.sku} at {spec.warehouse.code} appears twice; use one line."
+            )
+        seen.add(key)
+        if spec.warehouse.is_allocadence:
+            allocadence_warehouses.add(spec.warehouse.code)
+    if len(allocadence_warehouses) > 1:
+        errors["lines"].append(
+            "A job is released to Allocadence as one order, from one Allocadence warehouse; "
+            f"this job uses {', '.join(sorted(allocadence_warehouses))}."
+        )
+    if output is not None:
+        if output.part.client_id != client.id:
+            errors["output"].append(f"Output part {output.part.sku} does not belong to {client}.")
+        if output.part.kind != Part.Kind.IN_HOUSE:
+            errors["output"].append(f"Output part {output.part.sku} must be an in-house part.")
+        if output.batch_size is None or output.batch_size <= 0:
+            errors["output"].append("The batch size must be at least 1.")
+    if errors:
+        raise ValidationError(dict(errors))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# save (create or edit) and reserve now
+
+
+def save_job(
+    *,
+    client,
+    user,
+    title: str,
+    lines: Iterable[LineSpec],
+    output: OutputSpec | None = None,
+    allow_shortfall: bool = False,
+    job: Job | None = None,
+) -> Job:
+    """Create a job, or edit a Reserved one, reserving every line from Available in one transaction.
+
+    New or increased quantities are taken from the Available rows of the line's warehouse
+    (locations in id order). If any line is short, nothing is written and one
+    `InsufficientStock` names every short line — unless `allow_shortfall`, when the uncovered
+    units become Allocated at the warehouse's default location. Decreases give back
+    Allocated first, then Reserved units to the locations they came from.
+    """
+    lines = list(lines)
+    _validate(client=client, title=title, lines=lines, output=output)
+    with transaction.atomic():
+        if job is not None:
+            job = _lock_job(job)
+            if job.state != Job.State.RESERVED:
+                raise IllegalTransition(
+                    f"Job {job.number} is {job.get_state_display()}; only Reserved jobs can be edited.", state=job.state
+                )
+            if job.client_id != client.id:
+                raise ValidationError({"client": "A job's client cannot change."})
+            existing = {
+                (line.part_id, line.warehouse_id): line for line in job.lines.select_related("part", "warehouse")
+            }
+        else:
+            existing = {}
+        wanted = {(spec.part.id, spec.warehouse.id): spec for spec in lines}
+        lock_parts({part_id for part_id, _ in wanted} | {part_id for part_id, _ in existing})
+
+        reservations_by_line: dict[int, list[JobLineReservation]] = defaultdict(list)
+        if existing:
+            for reservation in JobLineReservation.objects.filter(line__job=job):
+                reservations_by_line[reservation.line_id].append(reservation)
+            # re-read the line figures now that the parts are locked
+            for line in JobLine.objects.filter(job=job):
+                current = existing[(line.part_id, line.warehouse_id)]
+                current.reserved, current.allocated, current.quantity = line.reserved, line.allocated, line.quantity
+
+        increases = {
+            key: spec.quantity - (existing[key].quantity if key in existing else 0)
+            for key, spec in wanted.items()
+            if spec.quantity > (existing[key].quantity if key in existing else 0)
+        }
+        available = _available_rows(set(increases))
+        plan: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        shortages = []
+        for index, spec in enumerate(lines, start=1):
+            key = (spec.part.id, spec.warehouse.id)
+            if key not in increases:
+                continue
+            rows = available.get(key, [])
+            on_hand = sum(quantity for _, quantity in rows)
+            plan[key] = _take(rows, increases[key])
+            if on_hand < increases[key]:
+                shortages.append(
+                    Shortage(
+                        part_id=spec.part.id,
+                        sku=spec.part.sku,
+                        warehouse_code=spec.warehouse.code,
+                        requested=increases[key],
+                        available=on_hand,
+                        label=f"Line {index}",
+                    )
+                )
+        if shortages and not allow_shortfall:
+            raise InsufficientStock(shortages)
+
+        is_new = job is None
+        if is_new:
+            job = Job.objects.create(number=next_job_number(), client=client, title=title.strip(), created_by=user)
+        job.title = title.strip()
+        job.output_part = output.part if output else None
+        job.output_warehouse = output.warehouse if output else None
+        job.batch_size = output.batch_size if output else None
+        if not is_new:
+            job.save(update_fields=["title", "output_part", "output_warehouse", "batch_size", "updated_at"])
+        elif output:
+            job.save(update_fields=["output_part", "output_warehouse", "batch_size"])
+
+        defaults = _DefaultLocations()
+        changes: list[StockChange] = []
+        notes: list[str] = []
+        new_lines: list[tuple[JobLine, list[tuple[int, int]]]] = []
+        for spec in lines:
+            key = (spec.part.id, spec.warehouse.id)
+            taken = plan.get(key, [])
+            covered = sum(amount for _, amount in taken)
+            uncovered = increases.get(key, 0) - covered
+            changes += _reserve_changes(spec.part.id, spec.warehouse.id, taken)
+            if uncovered:
+                location = defaults(spec.warehouse)
+                changes.append(StockChange(spec.part.id, spec.warehouse.id, location.id, ALLOCATED, uncovered))
+            line = existing.get(key)
+            if line is None:
+                line = JobLine(
+                    job=job,
+                    part=spec.part,
+                    warehouse=spec.warehouse,
+                    quantity=spec.quantity,
+                    reserved=covered,
+                    allocated=uncovered,
+                )
+                new_lines.append((line, taken))
+                notes.append(f"+ {spec.part.sku} @ {spec.warehouse.code} × {spec.quantity}")
+                continue
+            if spec.quantity == line.quantity:
+                continue
+            notes.append(f"{spec.part.sku} @ {spec.warehouse.code}: {line.quantity} → {spec.quantity}")
+            if spec.quantity > line.quantity:
+                line.reserved += covered
+                line.allocated += uncovered
+                _add_reservations(line, taken, {r.location_id: r for r in reservations_by_line[line.id]})
+            else:
+                changes += _shrink(line, line.quantity - spec.quantity, reservations_by_line[line.id], defaults)
+            line.quantity = spec.quantity
+            line.save(update_fields=["quantity", "reserved", "allocated"])
+
+        for key, line in existing.items():
+            if key not in wanted:
+                notes.append(f"− {line.part.sku} @ {line.warehouse.code} × {line.quantity}")
+                changes += _shrink(line, line.quantity, reservations_by_line[line.id], defaults)
+                line.delete()
+
+        if new_lines:
+            JobLine.objects.bulk_create([line for line, _ in new_lines])
+            JobLineReservation.objects.bulk_create(
+                [
+                    JobLineReservation(line=line, location_id=location_id, quantity=amount)
+                    for line, taken in new_lines
+                    for location_id, amount in taken
+                ]
+            )
+        apply_stock_changes(
+            changes=changes, reason="reserved for job" if is_new else "job edited", reference=_reference(job), user=user
+        )
+        short_note = "; ".join(
+            f"shortfall {s.sku} @ {s.warehouse_code}: {s.requested - s.available}" for s in shortages
+        )
+        _record(
+            job,
+            user,
+            JobEvent.Kind.CREATED if is_new else JobEvent.Kind.EDITED,
+            from_state="" if is_new else Job.State.RESERVED,
+            to_state=Job.State.RESERVED,
+            note="\n".join(filter(None, ["; ".join(notes), short_note])),
+        )
+    return job
+
+
+def _shrink(line: JobLine, amount: int, reservations: list[JobLineReservation], defaults) -> list[StockChange]:
+    """Reduce what a line holds by `amount`: Allocated first (uncovered need), then Reserved."""
+    changes = []
+    from_allocated = min(amount, line.allocated)
+    if from_allocated:
+        location = defaults(line.warehouse)
+        changes.append(StockChange(line.part_id, line.warehouse_id, location.id, ALLOCATED, -from_allocated))
+        line.allocated -= from_allocated
+    from_reserved = amount - from_allocated
+    if from_reserved:
+        changes += _return_reservations(line, from_reserved, reservations)
+        line.reserved -= from_reserved
+    return changes
+
+
+def reserve_now(*, job: Job, user) -> int:
+    """Cover a shortfall from what has become Available since; returns the units newly reserved."""
+    with transaction.atomic():
+        job = _lock_job(job)
+        if job.state != Job.State.RESERVED:
+            raise IllegalTransition(f"Job {job.number} is {job.get_state_display()}; Reserve now needs a Reserved job.")
+        short = list(job.lines.filter(allocated__gt=0).select_related("part", "warehouse"))
+        if not short:
+            return 0
+        lock_parts(line.part_id for line in short)
+        short = list(job.lines.filter(allocated__gt=0).select_related("part", "warehouse"))
+        available = _available_rows({(line.part_id, line.warehouse_id) for line in short})
+        defaults = _DefaultLocations()
+        changes: list[StockChange] = []
+        total = 0
+        notes = []
+        for line in short:
+            taken = _take(available.get((line.part_id, line.warehouse_id), []), line.allocated)
+            covered = sum(amount for _, amount in taken)
+            if not covered:
+                continue
+            total += covered
+            changes += _reserve_changes(line.part_id, line.warehouse_id, taken)
+            changes.append(
+                StockChange(line.part_id, line.warehouse_id, defaults(line.warehouse).id, ALLOCATED, -covered)
+            )
+            _add_reservations(line, taken, {r.location_id: r for r in line.reservations.all()})
+            line.reserved += covered
+            line.allocated -= covered
+            line.save(update_fields=["reserved", "allocated"])
+            notes.append(f"{line.part.sku} @ {line.warehouse.code}: +{covered} reserved, {line.allocated} still short")
+        if total:
+            apply_stock_changes(changes=changes, reason="reserve now", reference=_reference(job), user=user)
+            _record(job, user, JobEvent.Kind.RESERVED_NOW, note="; ".join(notes))
+    return total
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cancel and release
+
+
+def cancel_job(*, job: Job, user, note: str = "") -> Job:
+    """Cancel a Reserved job: every reservation goes back where it came from and every allocation is removed."""
+    with transaction.atomic():
+        job = _lock_job(job)
+        if job.state != Job.State.RESERVED:
+            raise IllegalTransition(
+                f"Job {job.number} is {job.get_state_display()}; only Reserved jobs can be cancelled.", state=job.state
+            )
+        lines = list(job.lines.select_related("warehouse"))
+        lock_parts(line.part_id for line in lines)
+        lines = list(job.lines.select_related("warehouse"))
+        reservations_by_line: dict[int, list[JobLineReservation]] = defaultdict(list)
+        for reservation in JobLineReservation.objects.filter(line__job=job):
+            reservations_by_line[reservation.line_id].append(reservation)
+        defaults = _DefaultLocations()
+        changes: list[StockChange] = []
+        for line in lines:
+            changes += _shrink(line, line.reserved + line.allocated, reservations_by_line[line.id], defaults)
+        JobLine.objects.filter(job=job).update(reserved=0, allocated=0)
+        apply_stock_changes(changes=changes, reason="job cancelled", reference=_reference(job), user=user)
+        job.state = Job.State.CANCELLED
+        job.cancelled_at = timezone.now()
+        job.save(update_fields=["state", "cancelled_at", "updated_at"])
+        _record(
+            job, user, JobEvent.Kind.CANCELLED, from_state=Job.State.RESERVED, to_state=Job.State.CANCELLED, note=note
+        )
+    return job
+
+
+def release_job(*, job: Job, user) -> Job:
+    """Release a fully reserved job to production.
+
+    Local warehouses: the Reserved units are consumed now. Allocadence warehouses: the
+    order is queued in the outbox in this transaction and the reservation stays until
+    Allocadence confirms (`drop_released_reservations`). An output creates In-production.
+    """
+    with transaction.atomic():
+        job = _lock_job(job)
+        if job.state != Job.State.RESERVED:
+            raise IllegalTransition(
+                f"Job {job.number} is {job.get_state_display()}; only Reserved jobs can be released.", state=job.state
+            )
+        lines = list(job.lines.select_related("part", "warehouse"))
+        lock_parts([line.part_id for line in lines] + ([job.output_part_id] if job.output_part_id else []))
+        lines = list(job.lines.select_related("part", "warehouse"))
+        short = [f"{line.part.sku} @ {line.warehouse.code} short {line.allocated}" for line in lines if line.allocated]
+        if short:
+            raise JobNotFullyReserved(number=job.number, short_lines=short)
+        reservations_by_line: dict[int, list[JobLineReservation]] = defaultdict(list)
+        for reservation in JobLineReservation.objects.filter(line__job=job):
+            reservations_by_line[reservation.line_id].append(reservation)
+
+        consumed: list[StockChange] = []
+        consumed_line_ids = []
+        allocadence_warehouse = None
+        for line in lines:
+            if line.warehouse.is_allocadence:
+                allocadence_warehouse = line.warehouse
+                continue
+            for reservation in reservations_by_line[line.id]:
+                consumed.append(
+                    StockChange(
+                        line.part_id, line.warehouse_id, reservation.location_id, RESERVED, -reservation.quantity
+                    )
+                )
+            consumed_line_ids.append(line.id)
+            line.consumed, line.reserved = line.consumed + line.reserved, 0
+        if consumed_line_ids:
+            JobLine.objects.bulk_update(
+                [line for line in lines if line.id in consumed_line_ids], ["consumed", "reserved"]
+            )
+            JobLineReservation.objects.filter(line_id__in=consumed_line_ids).delete()
+        reference = _reference(job)
+        apply_stock_changes(changes=consumed, reason="consumed at release", reference=reference, user=user)
+        if job.output_part_id:
+            location = default_location(job.output_warehouse)
+            apply_stock_changes(
+                changes=[
+                    StockChange(job.output_part_id, job.output_warehouse_id, location.id, IN_PRODUCTION, job.batch_size)
+                ],
+                reason="in production",
+                reference=reference,
+                user=user,
+            )
+        job.state = Job.State.RELEASED
+        job.released_at = timezone.now()
+        job.save(update_fields=["state", "released_at", "updated_at"])
+        note = ""
+        if allocadence_warehouse is not None:
+            enqueue_job_order(job, warehouse=allocadence_warehouse)
+            note = f"order {job.number} queued for Allocadence ({allocadence_warehouse.code})"
+        _record(
+            job, user, JobEvent.Kind.RELEASED, from_state=Job.State.RESERVED, to_state=Job.State.RELEASED, note=note
+        )
+    return job
+
+
+def drop_released_reservations(*, job: Job, user=None, note: str = "") -> int:
+    """Remove the Reserved units a released job still holds (its Allocadence lines), through the ledger.
+
+    For the Allocadence pull: call it inside the transaction that applies the stock snapshot
+    taken after Allocadence confirmed the order, AFTER that transaction locked its parts with
+    `lock_parts` (this function locks only parts, never the job row, so it adds no lock in
+    another order). Safe to run twice: the second call finds nothing to drop and returns 0.
+    """
+    with transaction.atomic():
+        job = Job.objects.get(pk=job.pk)
+        if job.state in (Job.State.PLANNED, Job.State.RESERVED, Job.State.CANCELLED):
+            raise IllegalTransition(
+                f"Job {job.number} is {job.get_state_display()}; only released jobs' reservations are dropped.",
+                state=job.state,
+            )
+        part_ids = list(job.lines.filter(reserved__gt=0).values_list("part_id", flat=True))
+        if not part_ids:
+            return 0
+        lock_parts(part_ids)
+        lines = list(job.lines.filter(reserved__gt=0))
+        by_id = {line.id: line for line in lines}
+        reservations = list(JobLineReservation.objects.filter(line__in=lines))
+        changes = [
+            StockChange(by_id[r.line_id].part_id, by_id[r.line_id].warehouse_id, r.location_id, RESERVED, -r.quantity)
+            for r in reservations
+        ]
+        dropped = sum(line.reserved for line in lines)
+        for line in lines:
+            line.consumed, line.reserved = line.consumed + line.reserved, 0
+        JobLine.objects.bulk_update(lines, ["consumed", "reserved"])
+        JobLineReservation.objects.filter(id__in=[r.id for r in reservations]).delete()
+        apply_stock_changes(
+            changes=changes,
+            reason="reservation dropped: Allocadence confirmed the order",
+            reference=_reference(job),
+            user=user,
+        )
+        _record(job, user, JobEvent.Kind.RESERVATION_DROPPED, note=note or f"{dropped} reserved units dropped")
+    return dropped
+
+
+def move_reserved_to_allocated(
+    *, part_id: int, warehouse_id: int, quantity: int, reference: Reference, user=None
+) -> int:
+    """Stock used outside the portal: move `quantity` Reserved units to Allocated, newest unreleased jobs first.
+
+    For the Allocadence pull, inside its transaction and after its own `lock_parts` call
+    covering `part_id` (this locks no job rows). Those jobs then show a shortfall. Returns
+    the units moved (less than `quantity` if unreleased jobs hold fewer).
+    """
+    if quantity <= 0:
+        return 0
+    with transaction.atomic():
+        lines = list(
+            JobLine.objects.filter(
+                part_id=part_id, warehouse_id=warehouse_id, reserved__gt=0, job__state=Job.State.RESERVED
+            )
+            .select_related("job", "warehouse", "part")
+            .order_by("-job__created_at", "-job_id", "-id")
+        )
+        defaults = _DefaultLocations()
+        changes: list[StockChange] = []
+        remaining = quantity
+        for line in lines:
+            if remaining <= 0:
+                break
+            amount = min(remaining, line.reserved)
+            remaining -= amount
+            returned = _return_reservations(line, amount, list(line.reservations.all()))
+            # the units left the building: Reserved goes down, the job's need becomes Allocated
+            changes += [change for change in returned if change.type == RESERVED]
+            changes.append(StockChange(part_id, warehouse_id, defaults(line.warehouse).id, ALLOCATED, amount))
+            line.reserved -= amount
+            line.allocated += amount
+            line.save(update_fields=["reserved", "allocated"])
+            _record(
+                line.job,
+                user,
+                JobEvent.Kind.EDITED,
+                note=f"{amount} of {line.part.sku} @ {line.warehouse.code} used outside the portal: now Allocated",
+            )
+        apply_stock_changes(changes=changes, reason="stock used outside the portal", reference=reference, user=user)
+    return quantity - remaining
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# production stages
+
+
+def board_moves(job: Job, stages: list[ProductionStage]) -> tuple[int | None, int | None]:
+    """Where a job can go on the board: (back, forward) as indexes into the active stages.
+
+    -1 is Released and len(stages) is Done; None means no move that way. A job on a stage
+    an admin has since retired moves to the active stages around that stage's position.
+    """
+    if job.state == Job.State.RELEASED:
+        return None, 0
+    if job.state == Job.State.IN_PRODUCTION:
+        current = (job.stage.position, job.stage.id)
+        before = [index for index, stage in enumerate(stages) if (stage.position, stage.id) < current]
+        after = [index for index, stage in enumerate(stages) if (stage.position, stage.id) > current]
+        return (before[-1] if before else -1), (after[0] if after else len(stages))
+    return None, None
+
+
+def advance_job(*, job: Job, user, direction: int = 1, location: Location | None = None) -> Job:
+    """Move a released job one step on the board: Released → each active stage → Done (or one step back).
+
+    Done turns the output's In-production into Available at `location` (a local output
+    warehouse) or clears it (an Allocadence one, where the goods arrive with the next pull).
+    Done is final.
+    """
+    if direction not in (1, -1):
+        raise ValueError("direction is +1 (forward) or -1 (back)")
+    with transaction.atomic():
+        job = _lock_job(job)
+        stages = list(ProductionStage.objects.active())
+        back, forward = board_moves(job, stages)
+        target = forward if direction == 1 else back
+        if target is None:
+            way = "forward" if direction == 1 else "back"
+            raise IllegalTransition(
+                f"Job {job.number} is {job.get_state_display()}; it cannot move {way}.", state=job.state
+            )
+        from_state, from_stage = job.state, job.stage
+        if target >= len(stages):
+            _finish_output(job, user, location)
+            job.state, job.stage, job.done_at = Job.State.DONE, None, timezone.now()
+            kind = JobEvent.Kind.DONE
+        elif target < 0:
+            job.state, job.stage = Job.State.RELEASED, None
+            kind = JobEvent.Kind.MOVED_BACK
+        else:
+            job.state, job.stage = Job.State.IN_PRODUCTION, stages[target]
+            kind = JobEvent.Kind.ADVANCED if direction == 1 else JobEvent.Kind.MOVED_BACK
+        job.save(update_fields=["state", "stage", "done_at", "updated_at"])
+        _record(
+            job,
+            user,
+            kind,
+            from_state=from_state,
+            to_state=job.state,
+            from_stage=from_stage,
+            to_stage=job.stage,
+            note=f"into {location}" if kind == JobEvent.Kind.DONE and location is not None else "",
+        )
+    return job
+
+
+def _finish_output(job: Job, user, location: Location | None) -> None:
+    if not job.output_part_id:
+        return
+    warehouse = job.output_warehouse
+    if not warehouse.is_allocadence:
+        if location is None:
+            raise LocationRequired(f"Choose the location in {warehouse.code} where {job.output_part.sku} goes.")
+        if location.warehouse_id != warehouse.id:
+            raise ValidationError({"location": f"Location {location} is not in warehouse {warehouse.code}."})
+    lock_parts([job.output_part_id])
+    production_location = default_location(warehouse)
+    held = (
+        InventoryRow.objects.filter(part_id=job.output_part_id, location=production_location, type=IN_PRODUCTION)
+        .values_list("quantity", flat=True)
+        .first()
+        or 0
+    )
+    amount = min(job.batch_size, held)
+    if not amount:
+        return
+    changes = [StockChange(job.output_part_id, warehouse.id, production_location.id, IN_PRODUCTION, -amount)]
+    if not warehouse.is_allocadence:
+        changes.append(StockChange(job.output_part_id, warehouse.id, location.id, AVAILABLE, amount))
+    apply_stock_changes(
+        changes=changes,
+        reason="job done" if not warehouse.is_allocadence else "job done: arrives with the Allocadence pull",
+        reference=_reference(job),
+        user=user,
+    )
