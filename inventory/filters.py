@@ -1,0 +1,123 @@
+"""Filters of the inventory list, shared by the page, the export and the API."""
+
+import django_filters
+from django import forms
+from django.db.models import F, Q
+
+from core.models import Client
+from core.scoping import clients_for, scope_to_user
+from inventory.models import FIGURE_COLUMNS, Part, StockLevel, Warehouse
+
+# Sort keys the URL may carry, and the columns they order by. Anything else is ignored.
+SORT_FIELDS = {
+    "sku": "part__sku",
+    "description": "part__description",
+    "warehouse": "warehouse__code",
+    "in_stock": "in_stock",
+    "available": "available",
+    "reserved": "reserved",
+    "on_order": "on_order",
+    "allocated": "allocated",
+    "planned": "planned",
+    "ordered": "ordered",
+    "in_production": "in_production",
+    "obsolete": "obsolete",
+    "on_hand": "on_hand",
+    "stock": "stock",
+    "stock_balance": "stock_balance",
+}
+DEFAULT_SORT = ("part__sku", "part_id")
+
+
+def sort_choices():
+    return [(key, key) for key in SORT_FIELDS] + [(f"-{key}", f"-{key}") for key in SORT_FIELDS]
+
+
+def apply_sort(queryset, sort: str | None):
+    key = (sort or "").lstrip("-")
+    if key not in SORT_FIELDS:
+        return queryset.order_by(*DEFAULT_SORT)
+    column = SORT_FIELDS[key]
+    ordering = F(column).desc() if sort.startswith("-") else F(column).asc()
+    return queryset.order_by(ordering, *DEFAULT_SORT)
+
+
+def _clients(request):
+    if request is None:
+        return Client.objects.none()
+    return clients_for(request.user).order_by("code")
+
+
+class InventoryFilter(django_filters.FilterSet):
+    """Filters on StockLevel rows already limited to one warehouse (or the totals) and the user's clients."""
+
+    warehouse = django_filters.CharFilter(method="filter_warehouse", label="Warehouse code")
+    q = django_filters.CharFilter(method="filter_q", label="Search SKU or description")
+    kind = django_filters.ChoiceFilter(field_name="part__kind", choices=Part.Kind.choices, label="Kind")
+    client = django_filters.ModelChoiceFilter(
+        field_name="part__client", to_field_name="code", queryset=_clients, label="Client", empty_label="All clients"
+    )
+    low_stock = django_filters.BooleanFilter(
+        method="filter_low_stock", widget=forms.CheckboxInput, label="Low stock (Available at or below threshold)"
+    )
+    shortage = django_filters.BooleanFilter(
+        method="filter_shortage", widget=forms.CheckboxInput, label="Shortage (negative Stock Balance)"
+    )
+    sku = django_filters.CharFilter(field_name="part__sku", lookup_expr="iexact", label="SKU")
+    sort = django_filters.ChoiceFilter(method="filter_sort", choices=sort_choices, label="Sort")
+
+    class Meta:
+        model = StockLevel
+        fields = []
+
+    def filter_warehouse(self, queryset, name, value: str):
+        # The warehouse chooses which StockLevel rows are read at all (see `inventory_queryset`).
+        return queryset
+
+    def filter_q(self, queryset, name, value: str):
+        value = (value or "").strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(part__sku__icontains=value) | Q(part__description__icontains=value))
+
+    def filter_low_stock(self, queryset, name, value: bool):
+        if not value:
+            return queryset
+        return queryset.filter(part__low_stock_threshold__gt=0, available__lte=F("part__low_stock_threshold"))
+
+    def filter_shortage(self, queryset, name, value: bool):
+        return queryset.filter(stock_balance__lt=0) if value else queryset
+
+    def filter_sort(self, queryset, name, value: str):
+        return apply_sort(queryset, value)
+
+
+def warehouse_from_params(params) -> Warehouse | None:
+    """The warehouse chosen by `?warehouse=CODE`, or None for all warehouses (also for an unknown code)."""
+    code = (params.get("warehouse") or "").strip()
+    if not code:
+        return None
+    return Warehouse.objects.filter(code=code).first()
+
+
+def inventory_queryset(user, warehouse: Warehouse | None):
+    """The figures rows a user may see at one warehouse (or over all), before filters: one query, any page size."""
+    queryset = StockLevel.objects.for_warehouse(warehouse).with_figures()
+    queryset = scope_to_user(queryset, user, client_field="part__client")
+    return (
+        queryset.select_related("part", "warehouse")
+        .only(
+            *FIGURE_COLUMNS,
+            "part__id",
+            "part__sku",
+            "part__description",
+            "part__kind",
+            "part__low_stock_threshold",
+            "part__thumbnail",
+            "part__client_id",
+            "warehouse__id",
+            "warehouse__code",
+            "warehouse__name",
+        )
+        .order_by(*DEFAULT_SORT)
+    )

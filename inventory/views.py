@@ -1,0 +1,229 @@
+"""Inventory pages: the list, the part page with its manual operations, the export. Thin: forms, services, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from core.scoping import get_scoped_or_404, user_sees_many_clients
+from inventory import services
+from inventory.errors import StockError
+from inventory.exports import csv_response, export_rows, xlsx_response
+from inventory.filters import SORT_FIELDS, InventoryFilter, inventory_queryset, warehouse_from_params
+from inventory.forms import OPERATION_FORMS, PartImageForm
+from inventory.models import Movement, Part, StockLevel, StockType, Warehouse
+from inventory.selectors import on_hand_history, part_location_figures, stock_chart_svg_data
+
+PAGE_SIZE = 50
+
+# Always shown: Image, SKU, Description, Warehouse, In-Stock, Available, Reserved, On-Order, Stock Balance.
+BASE_COLUMNS = [
+    ("in_stock", "In-Stock"),
+    ("available", "Available"),
+    ("reserved", "Reserved"),
+    ("on_order", "On-Order"),
+]
+OPTIONAL_COLUMNS = [
+    ("allocated", "Allocated"),
+    ("planned", "Planned"),
+    ("ordered", "Ordered"),
+    ("in_production", "In-production"),
+    ("obsolete", "Obsolete"),
+    ("on_hand", "On-hand"),
+    ("stock", "Stock"),
+]
+
+
+def _querystring(params, *, drop=()) -> str:
+    params = params.copy()
+    for key in drop:
+        params.pop(key, None)
+    return params.urlencode()
+
+
+def _columns(keys_labels, sort_links) -> list[dict]:
+    return [{"key": key, "label": label, **sort_links[key]} for key, label in keys_labels]
+
+
+def _sort_links(params, current: str | None) -> dict[str, dict]:
+    """For each sortable column: the URL that sorts by it (toggling direction) and the aria-sort state."""
+    base = _querystring(params, drop=("sort", "page"))
+    links = {}
+    for key in SORT_FIELDS:
+        if current == key:
+            target, state = f"-{key}", "ascending"
+        elif current == f"-{key}":
+            target, state = key, "descending"
+        else:
+            target, state = key, "none"
+        links[key] = {"url": "?" + (base + "&" if base else "") + f"sort={target}", "state": state}
+    return links
+
+
+def _filtered_inventory(request):
+    warehouse = warehouse_from_params(request.GET)
+    queryset = inventory_queryset(request.user, warehouse)
+    filterset = InventoryFilter(request.GET or None, queryset=queryset, request=request)
+    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+    return warehouse, filterset, rows
+
+
+@login_required
+@permission_required("inventory.view_part", raise_exception=True)
+@require_GET
+def inventory_list(request):
+    warehouse, filterset, rows = _filtered_inventory(request)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    chosen = set(request.GET.getlist("cols"))
+    optional = [(key, label, key in chosen) for key, label in OPTIONAL_COLUMNS]
+    sort_links = _sort_links(request.GET, request.GET.get("sort"))
+    figure_columns = BASE_COLUMNS + [(key, label) for key, label, shown in optional if shown]
+    context = {
+        "page_obj": page,
+        "levels": page.object_list,
+        "filter": filterset,
+        "warehouse": warehouse,
+        "warehouses": list(Warehouse.objects.filter(is_active=True).only("id", "code", "name").order_by("code")),
+        "optional_columns": optional,
+        "figure_columns": _columns(figure_columns, sort_links),
+        "balance_column": _columns([("stock_balance", "Stock Balance")], sort_links)[0],
+        "sort_links": sort_links,
+        "querystring": _querystring(request.GET, drop=("page",)),
+        "export_querystring": _querystring(request.GET, drop=("page", "cols", "format")),
+        "show_client": user_sees_many_clients(request.user),
+        "can_export": request.user.has_perm("inventory.export_inventory"),
+    }
+    return render(request, "inventory/list.html", context)
+
+
+@login_required
+@permission_required("inventory.export_inventory", raise_exception=True)
+@require_GET
+def inventory_export(request):
+    _warehouse, _filterset, rows = _filtered_inventory(request)
+    export_format = request.GET.get("format", "csv")
+    if export_format == "xlsx":
+        return xlsx_response(export_rows(rows))
+    if export_format == "csv":
+        return csv_response(export_rows(rows))
+    raise Http404("Unknown export format; use csv or xlsx.")
+
+
+def _part_context(request, part: Part, forms=None, image_form=None) -> dict:
+    levels = list(
+        StockLevel.objects.filter(part=part)
+        .with_figures()
+        .select_related("warehouse")
+        .order_by("warehouse__code", "id")
+    )
+    totals = next((level for level in levels if level.warehouse_id is None), None)
+    movement_type = request.GET.get("type", "")
+    movements = Movement.objects.filter(part=part).select_related("location", "warehouse", "user")
+    if movement_type in StockType.values:
+        movements = movements.filter(type=movement_type)
+    else:
+        movement_type = ""
+    movement_page = Paginator(movements.order_by("-created_at", "-id"), 25).get_page(request.GET.get("page"))
+    can_adjust = request.user.has_perm("inventory.adjust_stock")
+    forms = forms or {}
+    if can_adjust:
+        forms = {name: forms.get(name) or form_class() for name, form_class in OPERATION_FORMS.items()}
+    return {
+        "part": part,
+        "totals": totals,
+        "warehouse_levels": [level for level in levels if level.warehouse_id is not None],
+        "location_figures": part_location_figures(part),
+        "figure_types": list(StockType),
+        "movement_page": movement_page,
+        "page_obj": movement_page,
+        "movement_type": movement_type,
+        "movement_types": list(StockType),
+        "querystring": _querystring(request.GET, drop=("page",)),
+        "chart": stock_chart_svg_data(on_hand_history(part)),
+        "alternates": list(part.alternates.order_by("sku")) if part.kind == Part.Kind.GENERIC else [],
+        "can_adjust": can_adjust,
+        "operation_forms": list(forms.values()) if can_adjust else [],
+        "can_change_part": request.user.has_perm("inventory.change_part"),
+        "image_form": image_form or PartImageForm(),
+    }
+
+
+def _scoped_part(request, part_id: int) -> Part:
+    return get_scoped_or_404(Part.objects.select_related("client"), request.user, client_field="client", pk=part_id)
+
+
+@login_required
+@permission_required("inventory.view_part", raise_exception=True)
+@require_GET
+def part_detail(request, part_id: int):
+    part = _scoped_part(request, part_id)
+    return render(request, "inventory/part.html", _part_context(request, part))
+
+
+@login_required
+@permission_required("inventory.adjust_stock", raise_exception=True)
+@require_POST
+def part_operation(request, part_id: int, operation: str):
+    part = _scoped_part(request, part_id)
+    form_class = OPERATION_FORMS.get(operation)
+    if form_class is None:
+        raise Http404("Unknown operation.")
+    form = form_class(request.POST)
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            _run_operation(operation, part=part, data=data, user=request.user)
+        except ValidationError as exc:
+            for field, errors in (exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}).items():
+                form.add_error(field if field in form.fields else None, errors)
+        except StockError as exc:
+            form.add_error(None, str(exc))
+            status = 409
+        else:
+            messages.success(request, f"{form.title}: {part.sku} — done.")
+            return redirect(reverse("inventory:part", args=[part.id]))
+    context = _part_context(request, part, forms={operation: form})
+    context["open_operation"] = operation
+    return render(request, "inventory/part.html", context, status=status)
+
+
+def _run_operation(operation: str, *, part: Part, data: dict, user) -> None:
+    common = {"part": part, "reason": data["reason"], "user": user}
+    if operation == "create":
+        services.create_stock(location=data["location"], type=data["type"], quantity=data["quantity"], **common)
+    elif operation == "adjust":
+        services.adjust_stock(location=data["location"], type=data["type"], delta=data["delta"], **common)
+    elif operation == "move":
+        services.move_stock(
+            from_location=data["from_location"],
+            to_location=data["to_location"],
+            type=data["type"],
+            quantity=data["quantity"],
+            **common,
+        )
+    elif operation == "obsolete":
+        services.mark_obsolete(location=data["location"], quantity=data["quantity"], **common)
+    elif operation == "remove":
+        services.remove_stock(location=data["location"], type=data["type"], quantity=data["quantity"], **common)
+
+
+@login_required
+@permission_required("inventory.change_part", raise_exception=True)
+@require_POST
+def part_image(request, part_id: int):
+    part = _scoped_part(request, part_id)
+    form = PartImageForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.set_part_image(part, form.cleaned_data["image"])
+        except ValidationError as exc:
+            form.add_error("image", exc.messages)
+        else:
+            messages.success(request, f"Image of {part.sku} updated.")
+            return redirect(reverse("inventory:part", args=[part.id]))
+    return render(request, "inventory/part.html", _part_context(request, part, image_form=form), status=400)
