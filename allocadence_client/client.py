@@ -299,18 +299,17 @@ class AllocadenceClient:
         workers: int | None,
     ) -> list[list[dict[str, Any]]]:
         pool_size = min(workers or self.snapshot_workers, total_pages - 1)
-        with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="allocadence-page") as pool:
-            futures: list[Future[tuple[list[dict[str, Any]], dict[str, Any]]]] = [
-                pool.submit(self.get_page, path, resource_key, page, params, per_page)
-                for page in range(2, total_pages + 1)
-            ]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in futures if f in done and f.exception() is not None), None)
-            if failed is not None:
-                for future in futures:
-                    future.cancel()
-                raise failed.exception()  # type: ignore[misc]
-            return [future.result()[0] for future in futures]
+        pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="allocadence-page")
+        futures: list[Future[tuple[list[dict[str, Any]], dict[str, Any]]]] = [
+            pool.submit(self.get_page, path, resource_key, page, params, per_page) for page in range(2, total_pages + 1)
+        ]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in futures if f in done and f.exception() is not None), None)
+        # On failure do not wait for pages still retrying: the snapshot is already lost, report it now.
+        pool.shutdown(wait=failed is None, cancel_futures=True)
+        if failed is not None:
+            raise failed.exception()  # type: ignore[misc]
+        return [future.result()[0] for future in futures]
 
     # -- items and inventory -----------------------------------------------------------------------------------
 
