@@ -1,0 +1,131 @@
+"""Every write of the import flow: preview (validate, store, write nothing else) and apply (once, all-or-nothing)."""
+
+import logging
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from imports.engine import CsvRow, Importer, ImportRejected, RowError, get_importer, read_csv
+from imports.models import ImportBatch
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_ROWS = 50
+# Files with more rows than this are applied by a Celery task with a progress bar.
+BACKGROUND_ROWS = 2000
+
+
+def _errors_json(errors: list[RowError]) -> list[dict]:
+    return [error.as_dict() for error in sorted(errors, key=lambda e: (e.row, e.column))]
+
+
+def _preview_json(importer: Importer, rows: list[CsvRow]) -> dict:
+    header = list(rows[0].keys()) if rows else importer.all_columns
+    return {
+        "columns": header,
+        "rows": [{"line": row.line, "values": [row[name] for name in header]} for row in rows[:PREVIEW_ROWS]],
+    }
+
+
+def preview_import(*, kind: str, client, user, uploaded_file) -> ImportBatch:
+    """Parse and validate an upload, store it with its preview and every error. Writes no stock, no parts."""
+    importer = get_importer(kind)
+    batch = ImportBatch(
+        client=client,
+        kind=kind,
+        original_filename=(getattr(uploaded_file, "name", "") or "")[:255],
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    rows: list[CsvRow] = []
+    try:
+        rows = read_csv(uploaded_file, importer)
+        clean_rows, errors = importer.validate(rows, user=user, client=client)
+    except ImportRejected as rejected:
+        clean_rows, errors = [], rejected.errors
+    batch.row_count = len(rows)
+    batch.progress_total = len(rows)
+    batch.errors = _errors_json(errors)
+    batch.preview = _preview_json(importer, rows)
+    if not errors:
+        batch.summary = {"rows": len(rows), **importer.preview_counts(clean_rows, client=client)}
+    size = getattr(uploaded_file, "size", None)
+    if rows and (size is None or size <= importer.max_bytes):
+        uploaded_file.seek(0)
+        batch.file.save(uploaded_file.name or "upload.csv", uploaded_file, save=False)
+    batch.save()
+    return batch
+
+
+def queue_import(*, batch: ImportBatch, user) -> bool:
+    """Hand a previewed batch to the worker. False when it was not in a state to be queued."""
+    from imports.tasks import apply_import_task
+
+    with transaction.atomic():
+        queued = (
+            ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PREVIEWED, errors=[])
+            .exclude(row_count=0)
+            .update(status=ImportBatch.Status.QUEUED, progress_done=0, progress_stage="Waiting for a worker")
+        )
+        if queued:
+            user_id = user.pk if user is not None and user.is_authenticated else None
+            transaction.on_commit(partial(apply_import_task.delay, batch.pk, user_id))
+    return bool(queued)
+
+
+def apply_import(batch_id: int, user) -> ImportBatch:
+    """Apply a previewed (or queued) batch exactly once, in one transaction; safe to call twice.
+
+    The status moves to `applying` with a conditional UPDATE, so a second caller (a
+    double click, a redelivered task) finds nothing to claim and returns the batch as it
+    is. The rows are read from the stored file and validated again, because parts,
+    warehouses and quantities may have changed since the preview.
+    """
+    claimed = (
+        ImportBatch.objects.filter(
+            pk=batch_id, status__in=[ImportBatch.Status.PREVIEWED, ImportBatch.Status.QUEUED], errors=[]
+        )
+        .exclude(row_count=0)
+        .update(
+            status=ImportBatch.Status.APPLYING,
+            applying_started_at=timezone.now(),
+            progress_done=0,
+            progress_stage="Reading the file",
+        )
+    )
+    batch = ImportBatch.objects.select_related("client").get(pk=batch_id)
+    if not claimed:
+        return batch
+    importer = get_importer(batch.kind)
+    try:
+        with batch.file.open("rb") as stored:
+            rows = read_csv(stored, importer)
+        batch.report_progress(0, stage="Validating rows", force=True)
+        clean_rows, errors = importer.validate(rows, user=user, client=batch.client)
+        if errors:
+            raise ImportRejected(errors)
+        batch.report_progress(0, stage="Applying", force=True)
+        with transaction.atomic():
+            summary = importer.apply(clean_rows, user=user, client=batch.client, batch=batch)
+            ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.APPLYING).update(
+                status=ImportBatch.Status.APPLIED,
+                summary=summary,
+                applied_at=timezone.now(),
+                progress_done=batch.progress_total,
+                progress_stage="Done",
+            )
+    except ImportRejected as rejected:
+        _mark_failed(batch, rejected.errors)
+    except Exception as exc:
+        logger.exception("import #%s failed", batch.pk)
+        _mark_failed(batch, [RowError(0, "", "", f"The import failed and nothing was applied: {exc}")])
+    finally:
+        batch.close_progress()
+    batch.refresh_from_db()
+    return batch
+
+
+def _mark_failed(batch: ImportBatch, errors: list[RowError]) -> None:
+    ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.APPLYING).update(
+        status=ImportBatch.Status.FAILED, errors=_errors_json(errors), progress_stage="Failed, nothing applied"
+    )
