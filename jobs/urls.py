@@ -1,5 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from jobs import views
 
 app_name = "jobs"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.job_list, name="list"),
+    path("new/", views.job_form, name="new"),
+    path("board/", views.board, name="board"),
+    path("lines/new/", views.line_form, name="line-form"),
+    path("availability/", views.availability, name="availability"),
+    path("parts/search/", views.part_search, name="part-search"),
+    path("<int:pk>/", views.job_detail, name="detail"),
+    path("<int:pk>/edit/", views.job_form, name="edit"),
+    path("<int:pk>/move/", views.board_move, name="move"),
+    path("<int:pk>/reserve-now/", views.job_action, {"action": "reserve-now"}, name="reserve-now"),
+    path("<int:pk>/release/", views.job_action, {"action": "release"}, name="release"),
+    path("<int:pk>/cancel/", views.job_action, {"action": "cancel"}, name="cancel"),
+]
