@@ -1,0 +1,67 @@
+"""Demo data is idempotent and `sync_channels` pushes it through the sandbox."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from channels.demo import seed_demo_data
+from channels.models import Channel, OpenOrder, SkuMapping, SyncRecord
+from channels.sandbox import MarketplaceSandbox
+from core.models import Client
+from inventory.models import Part, StockLevel, Warehouse
+
+
+@pytest.fixture
+def sandbox(settings):
+    sandbox = MarketplaceSandbox(feed_delay=0.0).start()
+    settings.MARKETPLACE_SANDBOX_URL = sandbox.base_url
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def acme_inventory(db):
+    acme = Client.objects.create(code="acme", name="Acme Print")
+    main = Warehouse.objects.create(code="MAIN", name="Main")
+    east = Warehouse.objects.create(code="EAST", name="East")
+    for n in range(120):
+        part = Part.objects.create(client=acme, sku=f"ACME-{n:04d}")
+        StockLevel.objects.create(part=part, warehouse=main, available=n % 13)
+        StockLevel.objects.create(part=part, warehouse=east, available=n % 5)
+    return acme
+
+
+def test_seed_demo_data_skips_without_parts(db):
+    out = StringIO()
+    assert seed_demo_data(stdout=out) == {"skipped": "no acme parts"}
+    assert "skipped" in out.getvalue()
+    assert not Channel.objects.exists()
+
+
+def test_seed_demo_data_is_idempotent(acme_inventory, sandbox):
+    first = seed_demo_data()
+    assert first == {"channels": 2, "mappings": 180, "open_orders": 5, "records": 72}
+    assert seed_demo_data() == {"channels": 0, "mappings": 0, "open_orders": 0, "records": 0}
+    assert set(SyncRecord.objects.values_list("status", flat=True)) == set(SyncRecord.Status.values)
+    assert SyncRecord.objects.filter(status=SyncRecord.Status.ERROR).exclude(error="").count() == 12
+    shopify = Channel.objects.get(code="shopify")
+    assert shopify.endpoint == sandbox.base_url
+    assert set(shopify.warehouses.values_list("code", flat=True)) == {"MAIN", "EAST"}
+    assert "shpat_demo" not in str(shopify.masked_credentials)
+    assert OpenOrder.objects.count() == 5
+
+
+def test_sync_channels_command_pushes_demo_channels(acme_inventory, sandbox):
+    seed_demo_data()
+    out = StringIO()
+    call_command("sync_channels", "--channel", "shopify", stdout=out)
+    assert "acme/shopify: planned 100, claimed 103, success 103" in out.getvalue()
+    mappings = SkuMapping.objects.filter(channel__code="shopify")
+    assert mappings.filter(last_pushed_quantity__isnull=True).count() == 0
+
+    out = StringIO()
+    call_command("sync_channels", "--channel", "shopify", stdout=out)
+    assert "acme/shopify: planned 0, claimed 0" in out.getvalue()
+    call_command("sync_channels", "--channel", "shopify", "--full", "--no-push", stdout=out)
+    assert "acme/shopify: planned 100" in out.getvalue()
