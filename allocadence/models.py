@@ -1,8 +1,24 @@
 from django.db import models
 from django.db.models import Q
 
+from allocadence_client.status import ALLOCATED, CANCELLED, COMPLETED, PICKING
+
+# Allocadence statuses that mean the order's stock is held (or gone): the moment the portal may let go of
+# the job's reservation with the next stock snapshot.
+CONFIRMING_STATUSES = (ALLOCATED, PICKING, COMPLETED)
+FINAL_STATUSES = (COMPLETED, CANCELLED)
+
 
 class OrderPushQuerySet(models.QuerySet):
+    def failed(self):
+        return self.filter(status=OrderPush.Status.FAILED)
+
+    def to_poll(self):
+        """Orders Allocadence has, whose status can still change."""
+        return self.filter(
+            status__in=[OrderPush.Status.SENT, OrderPush.Status.CONFIRMED], allocadence_order_id__isnull=False
+        ).exclude(order_status__in=FINAL_STATUSES)
+
     def due(self, now):
         return self.filter(status__in=[OrderPush.Status.PENDING, OrderPush.Status.SENDING]).filter(
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
@@ -35,6 +51,11 @@ class OrderPush(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a worker last claimed the push (sending); stale claims are retaken.",
+    )
 
     objects = OrderPushQuerySet.as_manager()
 
@@ -44,3 +65,7 @@ class OrderPush(models.Model):
 
     def __str__(self):
         return f"{self.order_number} ({self.status})"
+
+    @property
+    def is_retryable(self) -> bool:
+        return self.status == self.Status.FAILED

@@ -1,0 +1,341 @@
+"""Allocadence stock pull: every page fetched first, then one transaction that mirrors it into the ledger.
+
+Order of work, and why:
+1. Take a PostgreSQL advisory lock (session level) so two pulls never overlap; a second one records "skipped".
+2. Fetch every page of /items and /inventory with no transaction open and no lock held (invariant 7). Any
+   failure — one page, auth, malformed JSON, an HTML 404 — ends the run as failed before anything is written.
+3. In ONE transaction: create missing parts and (needs-review) warehouses, lock every affected part once
+   (id order), drop the reservations of released jobs Allocadence confirmed before this fetch started
+   (SPEC §4), move Reserved → Allocated where stock was used outside the portal, then set Available and
+   Ordered to the snapshot through the set-based ledger path (`inventory.bulk`).
+
+Push and poll live in `allocadence.orders`; they are re-exported here so callers have one services module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from allocadence.client import get_client
+from allocadence.models import OrderPush
+from allocadence.orders import poll_order_status, push_due_orders, push_job_order, retry_push, sweep_outbox
+from allocadence.runs import finish_run, set_progress
+from allocadence_client import AllocadenceError
+from core.models import Client, SyncRun
+from inventory.bulk import TargetScope, apply_stock_targets, lock_parts_bulk, parts_in_scope
+from inventory.models import InventoryRow, Movement, Part, StockType, Warehouse
+from inventory.services import Reference, create_warehouse, default_location, ensure_stock_levels
+from jobs.reconcile import apply_external_drops, external_drop_excess, reserved_by_unreleased_jobs
+from jobs.services import drop_released_reservations
+
+__all__ = [
+    "SnapshotError",
+    "finish_run",
+    "poll_order_status",
+    "pull_stock",
+    "push_due_orders",
+    "push_job_order",
+    "retry_push",
+    "sweep_outbox",
+]
+
+logger = logging.getLogger(__name__)
+
+PULL_LOCK_KEY = 0x416C_6F63_5055_4C4C  # "AlocPULL": one advisory-lock key for the whole pull
+PULL_REASON = "Allocadence stock pull"
+_BATCH = 2000
+
+
+class SnapshotError(AllocadenceError):
+    """The pages arrived but do not describe stock the portal can apply (a row without SKU or warehouse)."""
+
+
+def default_client_code() -> str:
+    return getattr(settings, "ALLOCADENCE_DEFAULT_CLIENT", "acme")
+
+
+# --- the snapshot ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """Allocadence's stock, de-duplicated: {(sku, allocadence warehouse id): (sellable, inbound)}."""
+
+    quantities: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
+    warehouses: dict[int, str] = field(default_factory=dict)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows_fetched: int = 0
+    duplicates: int = 0
+
+
+def _quantity(value: Any, what: str) -> int:
+    if isinstance(value, bool) or value in (None, ""):
+        if value in (None, ""):
+            return 0
+        raise SnapshotError(f"{what} is not a number: {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SnapshotError(f"{what} is not a number: {value!r}") from None
+    # Stock figures below zero (Allocadence allows oversold counts) mean "nothing on hand" to the portal.
+    return max(0, int(number))
+
+
+def build_snapshot(items: list[dict[str, Any]], rows: list[dict[str, Any]]) -> Snapshot:
+    snapshot = Snapshot(rows_fetched=len(rows))
+    for item in items:
+        sku = str(item.get("sku") or "").strip() if isinstance(item, dict) else ""
+        if not sku:
+            raise SnapshotError(f"An item without a SKU: {item!r:.200}")
+        snapshot.items[sku] = item
+    for row in rows:
+        if not isinstance(row, dict):
+            raise SnapshotError(f"An inventory row is not an object: {row!r:.200}")
+        item = row.get("item") if isinstance(row.get("item"), dict) else {}
+        warehouse = row.get("warehouse") if isinstance(row.get("warehouse"), dict) else {}
+        sku = str(item.get("sku") or "").strip()
+        try:
+            warehouse_id = int(warehouse.get("id"))
+        except (TypeError, ValueError):
+            raise SnapshotError(f"An inventory row without a warehouse id: {row!r:.200}") from None
+        if not sku:
+            raise SnapshotError(f"An inventory row without a SKU: {row!r:.200}")
+        key = (sku, warehouse_id)
+        if key in snapshot.quantities:
+            snapshot.duplicates += 1
+        snapshot.quantities[key] = (
+            _quantity(row.get("sellable"), f"sellable of {sku}"),
+            _quantity(row.get("inbound"), f"inbound of {sku}"),
+        )
+        snapshot.warehouses.setdefault(warehouse_id, str(warehouse.get("name") or f"Allocadence {warehouse_id}"))
+        if sku not in snapshot.items:
+            snapshot.items[sku] = {"sku": sku, "description": item.get("description") or "", "client": None}
+    return snapshot
+
+
+# --- locks and run bookkeeping ------------------------------------------------------------------------------
+
+
+@contextmanager
+def advisory_lock(key: int) -> Iterator[bool]:
+    """A session-level PostgreSQL advisory lock, held across the fetch and the apply; True if we got it."""
+    if connection.vendor != "postgresql":
+        yield True  # SQLite serialises writers itself; only one worker runs in the embedded mode
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+# --- pull ---------------------------------------------------------------------------------------------------
+
+
+def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
+    """Mirror Allocadence's stock (In-Stock and On-Order per SKU × warehouse) into the portal; returns the run.
+
+    Never raises for an Allocadence failure: the run records it (status failed) and nothing changes.
+    """
+    if run is None:
+        run = SyncRun.objects.create(kind=SyncRun.Kind.ALLOCADENCE_PULL)
+    with advisory_lock(PULL_LOCK_KEY) as acquired:
+        if not acquired:
+            return finish_run(run, SyncRun.Status.SKIPPED, error="Another Allocadence pull was running.")
+        try:
+            fetch_started_at = timezone.now()
+            client = get_client()
+            set_progress(run, 0, 3, "fetching items")
+            items = client.fetch_items()
+            set_progress(run, 1, 3, f"fetching inventory ({len(items)} items)")
+            rows = client.fetch_inventory_snapshot()
+            set_progress(run, 2, 3, f"applying {len(rows)} rows")
+            snapshot = build_snapshot(items, rows)
+            with transaction.atomic():
+                counts = apply_snapshot(snapshot, run=run, fetch_started_at=fetch_started_at, user=user)
+        except AllocadenceError as exc:
+            logger.warning("Allocadence pull #%s failed: %s", run.pk, exc)
+            return finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            logger.exception("Allocadence pull #%s crashed", run.pk)
+            finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            raise
+    return finish_run(run, SyncRun.Status.SUCCESS, counts=counts)
+
+
+def apply_snapshot(snapshot: Snapshot, *, run: SyncRun, fetch_started_at: datetime, user=None) -> dict[str, int]:
+    """The write half of a pull; call inside one transaction. Returns the run's counts."""
+    reference = Reference(kind=Movement.ReferenceKind.SYNC_RUN, id=run.pk, label=f"Allocadence pull #{run.pk}")
+    warehouses, warehouses_created = _ensure_warehouses(snapshot.warehouses)
+    parts_by_sku, parts_created = _ensure_parts(snapshot.items)
+
+    scope_warehouses = list(Warehouse.objects.allocadence().filter(allocadence_id__isnull=False))
+    scope = TargetScope(
+        warehouse_ids=tuple(w.id for w in scope_warehouses), types=(StockType.AVAILABLE, StockType.ORDERED)
+    )
+    by_allocadence_id = {w.allocadence_id: w for w in scope_warehouses}
+    snapshot_parts = set(parts_by_sku.values())
+    lock_parts_bulk(snapshot_parts | set(parts_in_scope(scope)))
+
+    # SPEC §4: a released job's reservation goes in the transaction that applies a snapshot fetched after
+    # Allocadence confirmed the order, so that snapshot's In-Stock no longer contains the job's units.
+    confirmed = (
+        OrderPush.objects.filter(confirmed_at__lt=fetch_started_at, job__lines__reserved__gt=0)
+        .select_related("job")
+        .distinct()
+        .order_by("id")
+    )
+    reservations_dropped = 0
+    for push in confirmed:
+        reservations_dropped += drop_released_reservations(
+            job=push.job,
+            user=user,
+            note=f"Allocadence confirmed order {push.order_number} ({push.order_status}); dropped with pull #{run.pk}",
+        )
+
+    in_stock: dict[tuple[int, int], int] = {}
+    inbound: dict[tuple[int, int], int] = {}
+    skipped_rows = 0
+    for (sku, allocadence_id), (sellable, incoming) in snapshot.quantities.items():
+        warehouse = by_allocadence_id.get(allocadence_id)
+        if warehouse is None:  # a local warehouse carries this Allocadence id: never overwrite local stock
+            skipped_rows += 1
+            continue
+        key = (parts_by_sku[sku], warehouse.id)
+        in_stock[key] = sellable
+        inbound[key] = incoming
+
+    # External drops: Allocadence has fewer units than unreleased jobs hold here.
+    unreleased = reserved_by_unreleased_jobs(warehouse_ids=scope.warehouse_ids)
+    drops = {
+        key: excess
+        for key, held in unreleased.items()
+        if (excess := external_drop_excess(in_stock=in_stock.get(key, 0), reserved_unreleased=held)) > 0
+    }
+    moved = apply_external_drops(drops=drops, reference=reference, user=user) if drops else {}
+
+    reserved = _reserved(scope.warehouse_ids)
+    locations = {w.id: default_location(w).id for w in scope_warehouses}
+    targets = []
+    for (part_id, warehouse_id), sellable in in_stock.items():
+        available = max(0, sellable - reserved.get((part_id, warehouse_id), 0))
+        location_id = locations[warehouse_id]
+        targets.append((part_id, warehouse_id, location_id, StockType.AVAILABLE, available))
+        targets.append((part_id, warehouse_id, location_id, StockType.ORDERED, inbound[(part_id, warehouse_id)]))
+    result = apply_stock_targets(targets=targets, scope=scope, reason=PULL_REASON, reference=reference, user=user)
+    return {
+        "items": len(snapshot.items),
+        "rows_fetched": snapshot.rows_fetched,
+        "duplicate_rows": snapshot.duplicates,
+        "rows_changed": result.rows_changed,
+        "parts_created": parts_created,
+        "warehouses_created": warehouses_created,
+        "reservations_dropped": reservations_dropped,
+        "external_drops": len(moved),
+        "external_drop_units": sum(moved.values()),
+        "rows_skipped": skipped_rows,
+    }
+
+
+def _reserved(warehouse_ids) -> dict[tuple[int, int], int]:
+    rows = (
+        InventoryRow.objects.filter(warehouse_id__in=warehouse_ids, type=StockType.RESERVED, quantity__gt=0)
+        .order_by()
+        .values("part_id", "warehouse_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("part_id", "warehouse_id", "total")
+    )
+    return {(part_id, warehouse_id): total for part_id, warehouse_id, total in rows}
+
+
+def _ensure_warehouses(seen: dict[int, str]) -> tuple[dict[int, Warehouse], int]:
+    """Allocadence warehouses the portal does not know yet become `allocadence` warehouses to review."""
+    known = {w.allocadence_id: w for w in Warehouse.objects.filter(allocadence_id__in=list(seen))}
+    created = 0
+    for allocadence_id, name in sorted(seen.items()):
+        if allocadence_id in known:
+            continue
+        code = base = f"ALC-{allocadence_id}"
+        suffix = 1
+        while Warehouse.objects.filter(code=code).exists():
+            suffix += 1
+            code = f"{base}-{suffix}"
+        known[allocadence_id] = create_warehouse(
+            code=code,
+            name=name[:200],
+            source=Warehouse.Source.ALLOCADENCE,
+            allocadence_id=allocadence_id,
+            needs_review=True,
+        )
+        created += 1
+    return known, created
+
+
+def _client_key(value: Any) -> list[str]:
+    """The names an Allocadence item's `client` may go by (a string, or an object with name/code)."""
+    if isinstance(value, dict):
+        return [str(value.get(k)).strip().lower() for k in ("code", "name") if value.get(k)]
+    if value:
+        return [str(value).strip().lower()]
+    return []
+
+
+def _ensure_parts(items: dict[str, dict[str, Any]]) -> tuple[dict[str, int], int]:
+    """{sku: part id} for every SKU in the snapshot, creating parts for new SKUs.
+
+    An item's `client` (by code or name) picks the portal client; without one, an existing part with that
+    SKU is reused if exactly one exists, else ALLOCADENCE_DEFAULT_CLIENT's.
+    """
+    clients: dict[str, Client] = {}
+    for client in Client.objects.all():
+        clients.setdefault(client.code.lower(), client)
+        clients.setdefault(client.name.lower(), client)
+    default = clients.get(default_client_code().lower())
+    skus = list(items)
+    existing: dict[str, dict[int, int]] = defaultdict(dict)  # sku -> {client_id: part_id}
+    for start in range(0, len(skus), 10_000):
+        for part_id, client_id, sku in Part.objects.filter(sku__in=skus[start : start + 10_000]).values_list(
+            "id", "client_id", "sku"
+        ):
+            existing[sku][client_id] = part_id
+    result: dict[str, int] = {}
+    new_parts: list[Part] = []
+    for sku, item in items.items():
+        client = next((clients[k] for k in _client_key(item.get("client")) if k in clients), None)
+        owners = existing.get(sku, {})
+        if client is not None and client.id in owners:
+            result[sku] = owners[client.id]
+            continue
+        if client is None and owners:
+            result[sku] = owners[default.id] if default is not None and default.id in owners else owners[min(owners)]
+            continue
+        owner = client or default
+        if owner is None:
+            raise SnapshotError(
+                f"New SKU {sku} has no portal client: create client {default_client_code()!r} "
+                "or set ALLOCADENCE_DEFAULT_CLIENT."
+            )
+        if len(sku) > Part._meta.get_field("sku").max_length:
+            raise SnapshotError(f"SKU {sku[:40]}… is longer than the portal allows.")
+        new_parts.append(Part(client=owner, sku=sku, description=str(item.get("description") or "")[:300]))
+    if new_parts:
+        created = Part.objects.bulk_create(new_parts, batch_size=_BATCH)
+        ensure_stock_levels(part_ids=[part.id for part in created])
+        for part in created:
+            result[part.sku] = part.id
+    return result, len(new_parts)
