@@ -182,7 +182,8 @@ MovementsSerializer = inline_serializer(
 )
 
 
-def _conflict(exc: StockError) -> Conflict:
+def _conflict_response(exc: StockError) -> Response:
+    """409 with every problem; built here (not as core.api.Conflict) so numbers stay numbers."""
     detail: dict = {"detail": str(exc)}
     if isinstance(exc, InsufficientStock):
         detail["shortages"] = [
@@ -198,7 +199,7 @@ def _conflict(exc: StockError) -> Conflict:
         ]
     elif isinstance(exc, ManualEditRefused):
         detail["warehouse"] = exc.warehouse_code
-    return Conflict(detail=detail)
+    return Response(detail, status=Conflict.status_code)
 
 
 def _movements_response(movements) -> Response:
@@ -277,7 +278,7 @@ class _StockOperationViewSet(viewsets.GenericViewSet):
             with transaction.atomic():
                 movements = operation(serializer.validated_data)
         except StockError as exc:
-            raise _conflict(exc) from exc
+            return _conflict_response(exc)
         return _movements_response(movements)
 
 
