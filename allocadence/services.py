@@ -239,7 +239,7 @@ def apply_snapshot(snapshot: Snapshot, *, run: SyncRun, fetch_started_at: dateti
         targets.append((part_id, warehouse_id, location_id, StockType.ORDERED, inbound[(part_id, warehouse_id)]))
     result = apply_stock_targets(targets=targets, scope=scope, reason=PULL_REASON, reference=reference, user=user)
     return {
-        "items": len(snapshot.items),
+        "items_fetched": len(snapshot.items),
         "rows_fetched": snapshot.rows_fetched,
         "duplicate_rows": snapshot.duplicates,
         "rows_changed": result.rows_changed,

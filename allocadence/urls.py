@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from allocadence import views
 
 app_name = "allocadence"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.runs, name="runs"),
+    path("pull/", views.pull_now, name="pull"),
+    path("pushes/<int:push_id>/retry/", views.retry, name="retry"),
+]

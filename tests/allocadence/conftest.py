@@ -80,7 +80,7 @@ def stock_state() -> dict:
         "rows": sorted(InventoryRow.objects.values_list("part_id", "location_id", "type", "quantity", "updated_at")),
         "movements": Movement.objects.count(),
         "levels": sorted(
-            StockLevel.objects.values_list("part_id", "warehouse_id", *[t for t in StockType.values]),
+            StockLevel.objects.values_list("part_id", "warehouse_id", *list(StockType.values)),
             key=str,
         ),
         "parts": Part.objects.count(),
@@ -95,3 +95,40 @@ def row_quantity(part: Part, warehouse: Warehouse, type_: str) -> int:
         ]
         or 0
     )
+
+
+@pytest.fixture
+def eager_celery():
+    """Run .delay() inline, for tests of what a task does rather than of the broker."""
+    from inventory_portal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield app
+    finally:
+        app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def stocked(sandbox, alc1, alc2, part_a):
+    """The portal after one pull: SHEET-A 10 at ALC1, 7 (+5 On-Order) at ALC2; SHEET-B 3 at ALC1."""
+    from allocadence.services import pull_stock
+
+    run = pull_stock()
+    assert run.status == "success", run.error
+    return part_a
+
+
+def release(client, user, lines, *, title="Job"):
+    """A saved and released job, and its outbox row."""
+    from allocadence.models import OrderPush
+    from jobs.services import release_job
+
+    job = make_job(client, user, lines, title=title)
+    release_job(job=job, user=user)
+    return job, OrderPush.objects.get(job=job)
+
+
+def orders_numbered(sandbox, number: str) -> list[dict]:
+    return [order for order in sandbox.customer_orders() if order["orderNumber"] == number]

@@ -31,7 +31,7 @@ def test_pull_stock_applies_sellable_and_inbound_exactly(sandbox, alc1, alc2, pa
     assert figures(part_a, None) == {"in_stock": 17, "available": 17, "reserved": 0, "allocated": 0, "ordered": 5}
     assert figures(part_b, alc1) == {"in_stock": 3, "available": 3, "reserved": 0, "allocated": 0, "ordered": 0}
     assert run.counts == {
-        "items": 2,
+        "items_fetched": 2,
         "rows_fetched": 3,
         "duplicate_rows": 0,
         "rows_changed": 4,
@@ -117,10 +117,10 @@ def test_pull_stock_leaves_local_warehouses_alone(sandbox, alc1, part_a):
 
 
 FAULTS = {
-    "http_500_on_a_page": dict(kind="http_500", count=10, path_prefix="/inventory", params={"page": 2}),
-    "malformed_json": dict(kind="malformed_json", count=10, path_prefix="/inventory", params={"page": 3}),
-    "html_404": dict(kind="html_404", count=1, path_prefix="/inventory", params={"page": 2}),
-    "http_429_exhausted": dict(kind="http_429", count=10, path_prefix="/items"),
+    "http_500_on_a_page": {"kind": "http_500", "count": 10, "path_prefix": "/inventory", "params": {"page": 2}},
+    "malformed_json": {"kind": "malformed_json", "count": 10, "path_prefix": "/inventory", "params": {"page": 3}},
+    "html_404": {"kind": "html_404", "count": 1, "path_prefix": "/inventory", "params": {"page": 2}},
+    "http_429_exhausted": {"kind": "http_429", "count": 10, "path_prefix": "/items"},
 }
 
 

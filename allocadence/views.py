@@ -1,0 +1,81 @@
+"""The Allocadence sync page (runs, warehouses to review, failed pushes), Pull now and Retry."""
+
+from functools import partial
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from allocadence.models import OrderPush
+from allocadence.orders import retry_push
+from core.models import SyncRun
+from core.scoping import get_scoped_or_404, scope_to_user
+from inventory.models import Warehouse
+
+RUN_KINDS = [SyncRun.Kind.ALLOCADENCE_PULL, SyncRun.Kind.ALLOCADENCE_PUSH, SyncRun.Kind.ALLOCADENCE_POLL]
+
+
+def _can_view(user) -> bool:
+    return user.has_perm("core.view_system") or user.has_perm("allocadence.view_orderpush")
+
+
+def _runs():
+    return SyncRun.objects.filter(kind__in=RUN_KINDS).latest_first()[:30]
+
+
+@login_required
+def runs(request):
+    if not _can_view(request.user):
+        raise PermissionDenied
+    context = {"runs": _runs(), "has_running": SyncRun.objects.filter(kind__in=RUN_KINDS).running().exists()}
+    if request.htmx and request.GET.get("part") == "runs":
+        return render(request, "allocadence/_runs.html", context)
+    failed = (
+        scope_to_user(OrderPush.objects.failed(), request.user, client_field="job__client")
+        .select_related("job", "warehouse")
+        .order_by("-updated_at")
+    )
+    context.update(
+        failed_pushes=failed[:100],
+        review_warehouses=Warehouse.objects.allocadence().filter(needs_review=True).order_by("code"),
+        can_pull=request.user.has_perm("core.view_system"),
+    )
+    return render(request, "allocadence/runs.html", context)
+
+
+@login_required
+@require_POST
+def pull_now(request):
+    if not request.user.has_perm("core.view_system"):
+        raise PermissionDenied
+    from allocadence.tasks import pull_stock_task
+
+    run = SyncRun.objects.create(kind=SyncRun.Kind.ALLOCADENCE_PULL, detail="queued from the sync page")
+    transaction.on_commit(partial(pull_stock_task.delay, run.pk))
+    messages.success(request, f"Allocadence pull #{run.pk} queued.")
+    return redirect("allocadence:runs")
+
+
+@login_required
+@require_POST
+def retry(request, push_id: int):
+    if not request.user.has_perm("allocadence.retry_push"):
+        raise PermissionDenied
+    push = get_scoped_or_404(
+        OrderPush.objects.select_related("job"), request.user, client_field="job__client", pk=push_id
+    )
+    if retry_push(push=push):
+        from allocadence.tasks import push_job_order_task
+
+        transaction.on_commit(partial(push_job_order_task.delay, push.pk))
+        messages.success(request, f"Order {push.order_number} queued for Allocadence again.")
+    else:
+        messages.info(request, f"Order {push.order_number} is not failed any more ({push.get_status_display()}).")
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("allocadence:runs")
