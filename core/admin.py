@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 
 from core.models import Client, Membership, SyncRun, WorkerHeartbeat
 
@@ -35,4 +37,23 @@ class SyncRunAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["queue", "hostname", "seen_at"]
+    list_filter = ["queue"]
     search_fields = ["queue", "hostname"]
+
+
+class UserMembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["client"]
+    verbose_name = "client membership"
+
+
+class PortalUserAdmin(UserAdmin):
+    """Django's user admin plus the user's clients, so roles and clients are set on one page."""
+
+    inlines = [*UserAdmin.inlines, UserMembershipInline]
+    list_filter = [*UserAdmin.list_filter, "memberships__client"]
+
+
+admin.site.unregister(User)
+admin.site.register(User, PortalUserAdmin)

@@ -1,6 +1,7 @@
 """Worker and broker health for the /system/ page."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 
@@ -39,19 +40,13 @@ def queue_lengths() -> dict[str, int | None]:
                 for name in names:
                     lengths[name] = client.llen(name)
         elif url.startswith("filesystem://"):
-            import json
-            from pathlib import Path
-
+            # kombu names each message file "<time>_<uuid>.<queue>.msg".
             folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
             counts = dict.fromkeys(names, 0)
             for path in folder.glob("*.msg"):
-                try:
-                    queue = json.loads(path.read_text()).get("properties", {}).get("delivery_info", {})
-                    key = queue.get("routing_key") or "default"
-                except (OSError, ValueError):
-                    continue
-                if key in counts:
-                    counts[key] += 1
+                queue = path.name.partition(".")[2].removesuffix(".msg")
+                if queue in counts:
+                    counts[queue] += 1
             lengths.update(counts)
     except Exception:
         return lengths

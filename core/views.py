@@ -1,14 +1,24 @@
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db import connection
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
+from core.context_processors import navigation
 from core.models import SyncRun, WorkerHeartbeat
 from core.system import ping_workers, queue_lengths
+
+HEARTBEAT_FRESH_SECONDS = 120
 
 
 @login_required
 def home(request):
-    return redirect("inventory:list")
+    """Land on the first page the user's roles allow; a plain welcome page when none exists yet."""
+    nav_items = navigation(request)["nav_items"]
+    if nav_items:
+        return redirect(nav_items[0][2])
+    return render(request, "core/home.html")
 
 
 @login_required
@@ -18,7 +28,7 @@ def system(request):
     heartbeats = list(WorkerHeartbeat.objects.order_by("queue"))
     now = timezone.now()
     for beat in heartbeats:
-        beat.is_fresh = (now - beat.seen_at).total_seconds() < 120
+        beat.is_fresh = (now - beat.seen_at).total_seconds() < HEARTBEAT_FRESH_SECONDS
     context = {
         "workers": workers,
         "ping_note": ping_note,
@@ -30,7 +40,12 @@ def system(request):
     return render(request, template, context)
 
 
+@never_cache
 def healthz(request):
-    from django.http import JsonResponse
-
+    """Liveness for load balancers and compose healthchecks: the process answers and the database too."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        return JsonResponse({"ok": False, "database": type(exc).__name__}, status=503)
     return JsonResponse({"ok": True})
