@@ -1,0 +1,63 @@
+# Two commands matter: `make run` and `make test`. Everything installs into .venv,
+# and installing is skipped while pyproject.toml is older than the stamp in .venv.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+# Tests and benchmarks run on PostgreSQL and Redis; `make run` uses whatever the
+# environment says (SQLite in var/ and the filesystem broker when nothing is set).
+TEST_DATABASE_URL = $${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/inventory_portal}
+TEST_BROKER_URL = $${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
+TEST_ENV = DATABASE_URL="$(TEST_DATABASE_URL)" CELERY_BROKER_URL="$(TEST_BROKER_URL)"
+
+.PHONY: install run test pytest lint fmt bench clean
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt
+	touch $(STAMP)
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py seed_demo
+	exec $(PY) bin/run
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+pytest: install
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Every bench/*.py in turn, on a migrated PostgreSQL database; each prints its figures.
+bench: install
+	$(TEST_ENV) $(PY) bin/ensure_database
+	$(TEST_ENV) $(PY) manage.py migrate --noinput --verbosity 0
+	@set -e; found=0; for script in bench/*.py; do \
+		[ -e "$$script" ] || continue; found=1; \
+		echo "== $$script"; \
+		$(TEST_ENV) DJANGO_SETTINGS_MODULE=inventory_portal.settings PYTHONPATH=. $(PY) "$$script"; \
+	done; \
+	if [ $$found = 0 ]; then echo "No bench/*.py scripts yet."; fi
+
+clean:
+	rm -rf var/staticfiles var/broker .pytest_cache
