@@ -7,12 +7,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from core.api import ClientScopedMixin, Conflict
+from core.api import ClientScopedMixin
 from core.scoping import clients_for
 from inventory.errors import InsufficientStock, StockError
 from inventory.models import Location, Part, Warehouse
 from jobs import services
-from jobs.errors import IllegalTransition, LocationRequired
+from jobs.errors import IllegalTransition, JobError, LocationRequired
 from jobs.filters import JobFilter
 from jobs.models import Job, JobLine
 
@@ -182,22 +182,18 @@ class AdvanceSerializer(serializers.Serializer):
     location = serializers.IntegerField(required=False, allow_null=True, help_text="Location id, for Done (local).")
 
 
-def _conflict(exc) -> Conflict:
+def conflict_payload(exc) -> dict:
+    """409 body: the message, a code, and for a shortage every short line with its Available (numbers stay numbers)."""
     if isinstance(exc, InsufficientStock):
-        error = Conflict(
-            {
-                "detail": str(exc),
-                "code": "insufficient_stock",
-                "shortages": [
-                    {"sku": s.sku, "warehouse": s.warehouse_code, "requested": s.requested, "available": s.available}
-                    for s in exc.shortages
-                ],
-            }
-        )
-    else:
-        code = "illegal_transition" if isinstance(exc, IllegalTransition) else "conflict"
-        error = Conflict({"detail": str(exc), "code": code})
-    return error
+        return {
+            "detail": str(exc),
+            "code": "insufficient_stock",
+            "shortages": [
+                {"sku": s.sku, "warehouse": s.warehouse_code, "requested": s.requested, "available": s.available}
+                for s in exc.shortages
+            ],
+        }
+    return {"detail": str(exc), "code": "illegal_transition" if isinstance(exc, IllegalTransition) else "conflict"}
 
 
 CONFLICT = OpenApiResponse(
@@ -224,6 +220,13 @@ class JobViewSet(
     def get_queryset(self):
         return super().get_queryset().order_by("-created_at", "-id")
 
+    def handle_exception(self, exc):
+        if isinstance(exc, LocationRequired):
+            return Response({"location": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        if isinstance(exc, StockError | JobError):
+            return Response(conflict_payload(exc), status=status.HTTP_409_CONFLICT)
+        return super().handle_exception(exc)
+
     def _save(self, request, job=None):
         serializer = JobWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -231,18 +234,15 @@ class JobViewSet(
         allow_shortfall = serializer.validated_data["allow_shortfall"]
         if allow_shortfall and not request.user.has_perm("jobs.save_with_shortfall_job"):
             raise PermissionDenied("Saving with a shortfall needs the save_with_shortfall_job permission.")
-        try:
-            saved = services.save_job(
-                client=client,
-                user=request.user,
-                title=serializer.validated_data["title"],
-                lines=specs,
-                output=output,
-                allow_shortfall=allow_shortfall,
-                job=job,
-            )
-        except (InsufficientStock, IllegalTransition) as exc:
-            raise _conflict(exc) from exc
+        saved = services.save_job(
+            client=client,
+            user=request.user,
+            title=serializer.validated_data["title"],
+            lines=specs,
+            output=output,
+            allow_shortfall=allow_shortfall,
+            job=job,
+        )
         return self.get_queryset().get(pk=saved.pk)
 
     @extend_schema(request=JobWriteSerializer, responses={201: JobSerializer, 409: CONFLICT})
@@ -257,12 +257,7 @@ class JobViewSet(
 
     def _run(self, service, **kwargs):
         job = self.get_object()
-        try:
-            service(job=job, user=self.request.user, **kwargs)
-        except (InsufficientStock, IllegalTransition, StockError) as exc:
-            raise _conflict(exc) from exc
-        except LocationRequired as exc:
-            raise serializers.ValidationError({"location": [str(exc)]}) from exc
+        service(job=job, user=self.request.user, **kwargs)
         return Response(JobSerializer(self.get_queryset().get(pk=job.pk)).data)
 
     @extend_schema(request=None, responses={200: JobSerializer, 409: CONFLICT})

@@ -232,6 +232,7 @@ def availability(request):
                 "reserved": level.reserved if level else 0,
                 "wanted": wanted,
                 "remain": remain,
+                "short_by": -remain if remain is not None and remain < 0 else 0,
             }
     return render(request, "jobs/_availability.html", context)
 
