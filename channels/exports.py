@@ -60,10 +60,13 @@ def neutralise(value):
 
 
 def local_naive(value: datetime | None, tz: tzinfo) -> datetime | None:
-    """Excel has no time zones: the wall-clock time the user sees, as a real (naive) date."""
+    """Excel has no time zones: the wall-clock time the user sees, as a real (naive) date, to the second.
+
+    Excel keeps dates as fractions of a day, which cannot hold microseconds exactly; the log shows seconds.
+    """
     if value is None:
         return None
-    return timezone.localtime(value, tz).replace(tzinfo=None)
+    return timezone.localtime(value, tz).replace(tzinfo=None, microsecond=0)
 
 
 def export_rows(queryset, *, tz: tzinfo | None = None) -> Iterator[tuple]:
