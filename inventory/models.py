@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Cast, Coalesce, Greatest
 
 from core.models import Client
 
@@ -224,7 +224,7 @@ class StockLevelQuerySet(models.QuerySet):
                 Subquery(
                     levels.annotate(_one=Value(1))
                     .values("_one")
-                    .annotate(total=Sum(alternate_balance))
+                    .annotate(total=Cast(Sum(alternate_balance), models.BigIntegerField()))
                     .values("total")[:1],
                     output_field=models.BigIntegerField(),
                 ),

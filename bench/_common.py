@@ -1,0 +1,120 @@
+"""Helpers shared by the benchmarks: a throwaway PostgreSQL database, Django setup, timing, tables.
+
+Usage from a benchmark script (run as `.venv/bin/python bench/<name>.py`):
+
+    from _common import create_database, setup_django, time_calls, summarize, print_table
+    url = create_database("portal_bench_x")   # dropped and created; server from DATABASE_URL
+    setup_django(url)                          # settings, django.setup(); then migrate yourself
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def create_database(name: str, server_url: str | None = None) -> str:
+    """Drop and create database `name` on the server of DATABASE_URL (or `server_url`); return its URL."""
+    import psycopg2
+
+    base = urlsplit(
+        server_url or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_SERVER
+    )
+    if not base.scheme.startswith("postgres"):
+        sys.exit("benchmarks need a PostgreSQL server (DATABASE_URL=postgres://…)")
+    admin = psycopg2.connect(urlunsplit(base._replace(path="/postgres")))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
+    return urlunsplit(base._replace(path=f"/{name}"))
+
+
+def setup_django(database_url: str, **environ: str) -> None:
+    """Point the settings at `database_url` and set Django up (call before importing models)."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_portal.settings")
+    os.environ.setdefault("AXES_ENABLED", "0")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.update(environ)
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    import django
+
+    django.setup()
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (pct in 0..100) of the values."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def time_calls(fn: Callable[[], object], *, repeat: int = 30, warmup: int = 3) -> list[float]:
+    """Milliseconds per call of `fn`, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def summarize(timings_ms: Sequence[float]) -> dict[str, float]:
+    return {
+        "p50": percentile(timings_ms, 50),
+        "p95": percentile(timings_ms, 95),
+        "mean": statistics.fmean(timings_ms) if timings_ms else float("nan"),
+        "n": len(timings_ms),
+    }
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, out=None) -> None:
+    out = out or sys.stdout
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        out.write(
+            "  ".join(c.rjust(w) if n and i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+            + "\n"
+        )
+        if n == 0:
+            out.write("  ".join("-" * w for w in widths) + "\n")
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+class Stopwatch:
+    """`with Stopwatch() as sw: …` then `sw.seconds`."""
+
+    def __enter__(self):
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self._started
+        return False
