@@ -95,7 +95,7 @@ class PartsImporter(Importer):
             description = row["description"]
             if len(description) > 300:
                 errors.append(RowError(line, "description", description[:100], "Longer than 300 characters."))
-            kind = row["kind"].lower()
+            kind = row["kind"].lower().replace("-", "_")
             if kind not in kinds:
                 errors.append(RowError(line, "kind", row["kind"], f"Must be one of: {', '.join(sorted(kinds))}."))
             threshold, why = parse_quantity(row["low_stock_threshold"])

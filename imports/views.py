@@ -81,7 +81,11 @@ def preview(request, pk: int):
 @login_required
 def progress(request, pk: int):
     batch, importer = _batch_for(request, pk)
-    return render(request, "imports/_progress.html", {"batch": batch, "importer": importer})
+    response = render(request, "imports/_progress.html", {"batch": batch, "importer": importer})
+    if request.htmx and not batch.is_running:
+        # Finished: reload the whole page so a failure's errors and the summary show in full.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required

@@ -17,7 +17,7 @@ def test_apply_import_parts_creates_and_updates_with_alternates(preview, parts, 
     batch = preview(
         HEADER + "SHEET-A4,A4 sheet 80gsm,outsourced,5,,\n"  # update
         "INK-K,Part INK-K,outsourced,0,,\n"  # unchanged
-        "NEW-1,New paper,In_House,2,,no\n"  # new, inactive
+        "NEW-1,New paper,In-House,2,,no\n"  # new, inactive
         "GEN-SHEET,Any sheet,generic,10,SHEET-A4; SHEET-A3;NEW-1,\n",  # new generic, alternates from file and DB
         kind="parts",
     )

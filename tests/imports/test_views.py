@@ -92,7 +92,9 @@ def test_apply_large_file_runs_in_background_with_progress_and_applies_once(
     assert batch.status == ImportBatch.Status.APPLIED
     assert (batch.progress_done, batch.progress_total, batch.progress_stage) == (3, 3, "Done")
     assert Movement.objects.filter(reference_kind="import", reference_id=batch.pk).count() == 3
-    done = http.get(reverse("imports:progress", args=[batch.pk])).content.decode()
+    finished = http.get(reverse("imports:progress", args=[batch.pk]), headers={"HX-Request": "true"})
+    assert finished["HX-Refresh"] == "true"
+    done = finished.content.decode()
     assert "hx-trigger" not in done
     assert '<th scope="row">Movements</th><td>3</td>' in done
 
