@@ -239,6 +239,20 @@ def read_csv(uploaded_file, importer: Importer) -> list[CsvRow]:
 
 
 def _decode(data: bytes) -> str:
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data[:nul].count(b"\n") + 1
+        raise ImportRejected(
+            [
+                RowError(
+                    line,
+                    "",
+                    "",
+                    f"The file contains a NUL byte at byte offset {nul} (line {line}): it is not a UTF-8 CSV file "
+                    "(a spreadsheet or UTF-16 file?). Save it as “CSV UTF-8” and upload it again.",
+                )
+            ]
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

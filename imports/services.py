@@ -17,7 +17,9 @@ BACKGROUND_ROWS = 2000
 
 
 def _errors_json(errors: list[RowError]) -> list[dict]:
-    return [error.as_dict() for error in sorted(errors, key=lambda e: (e.row, e.column))]
+    return [
+        {**error.as_dict(), "value": error.value[:200]} for error in sorted(errors, key=lambda e: (e.row, e.column))
+    ]
 
 
 def _preview_json(importer: Importer, rows: list[CsvRow]) -> dict:

@@ -54,6 +54,14 @@ def test_read_csv_rejects_latin1_naming_the_byte_and_line():
     assert error.reason.startswith("The file is not UTF-8: byte 0xC9 at byte offset 20 (line 3)")
 
 
+def test_read_csv_rejects_utf16_and_nul_bytes():
+    with pytest.raises(ImportRejected) as exc_info:
+        read_csv(csv_upload("sku,quantity\nA,1\n".encode("utf-16")), ToyImporter())
+
+    (error,) = exc_info.value.errors
+    assert error.reason.startswith("The file contains a NUL byte at byte offset 3 (line 1)")
+
+
 def test_read_csv_rejects_too_many_rows():
     importer = ToyImporter()
     importer.max_rows = 2
