@@ -7,9 +7,9 @@ One SELECT with correlated subqueries (each an index lookup), portable to SQLite
 `make run`. No per-mapping queries: `plan_sync` wraps this query in an INSERT … SELECT.
 """
 
-from django.db import models
-from django.db.models import Case, F, OuterRef, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db import connection, models
+from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Greatest, Least
 
 from channels.models import Channel, OpenOrder, SkuMapping, SyncRecord
 from inventory.models import StockLevel
@@ -33,7 +33,7 @@ def available_over_channel_warehouses():
         )
         .order_by()
         .values("part_id")
-        .annotate(total=Sum("available"))
+        .annotate(total=Cast(Sum("available"), BIG))
         .values("total")[:1]
     )
     return _int_subquery(levels)
@@ -56,20 +56,21 @@ def pending_quantity():
     return Subquery(pending, output_field=BIG)
 
 
+# Stands in for "no maximum": LEAST ignores NULL on PostgreSQL but not on SQLite.
+NO_MAXIMUM = 2**62
+
+
 def with_pushed_quantity(mappings: models.QuerySet) -> models.QuerySet:
-    """Annotate `pushed_quantity` (and the terms it is made of) on a SkuMapping queryset."""
+    """Annotate `pushed_quantity` (and the terms it is made of) on a SkuMapping queryset.
+
+    Written so each subquery appears once in the SQL: no CASE that would repeat them per branch.
+    Integer division of a non-negative bigint rounds the percentage down on PostgreSQL and SQLite.
+    """
     buffer = Coalesce(F("buffer_override"), F("channel__buffer_stock"), output_field=BIG)
     sellable = Greatest(F("stock_available") - F("stock_open_orders") - F("stock_buffer"), Value(0), output_field=BIG)
-    after_percentage = Case(
-        # Integer division of a non-negative number rounds down on PostgreSQL and SQLite alike.
-        When(channel__percentage__isnull=False, then=sellable * F("channel__percentage") / Value(100)),
-        default=sellable,
-        output_field=BIG,
-    )
-    after_maximum = Case(
-        When(channel__maximum__isnull=False, then=Least(after_percentage, F("channel__maximum"), output_field=BIG)),
-        default=after_percentage,
-        output_field=BIG,
+    after_percentage = sellable * Coalesce(F("channel__percentage"), Value(100), output_field=BIG) / Value(100)
+    after_maximum = Least(
+        after_percentage, Coalesce(F("channel__maximum"), Value(NO_MAXIMUM), output_field=BIG), output_field=BIG
     )
     return mappings.annotate(
         stock_available=available_over_channel_warehouses(),
@@ -122,6 +123,10 @@ def planned_records_sql(*, channel=None, full: bool = False) -> tuple[str, list,
         .order_by()
     )
     inner_sql, inner_params = planned.query.sql_with_params()
+    if connection.vendor == "postgresql":
+        # An optimisation fence: without it PostgreSQL inlines the quantity expression (and its
+        # subqueries) into the WHERE below a second time.
+        inner_sql += " OFFSET 0"
     not_already_pending = "(p.pending_quantity IS NULL OR p.pending_quantity <> p.plan_quantity)"
     if full:
         condition = not_already_pending

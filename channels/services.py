@@ -17,7 +17,7 @@ from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
@@ -140,6 +140,9 @@ def plan_sync(*, channel: Channel | None = None, full: bool = False) -> int:
         with transaction.atomic():
             wait_for_xact_lock("plan")
             with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    # JIT-compiling this wide expression costs seconds and saves milliseconds.
+                    cursor.execute("SET LOCAL jit = off")
                 cursor.execute(sql, [*constants.values(), *params])
                 planned = cursor.rowcount
     except Exception as exc:
@@ -319,12 +322,16 @@ def _write_push_results(claimed: list[_Claimed], results: list[PushResult], outc
             else:
                 retries[(tries, result.error)].append(result.record_id)
     in_process = SyncRecord.objects.filter(status=Status.IN_PROCESS)
+    succeeded = set(success_ids)
+    claimed_success = [entry for entry in claimed if entry.record_id in succeeded]
     with transaction.atomic():
         if success_ids:
             outcome.success += in_process.filter(id__in=success_ids).update(
                 status=Status.SUCCESS, error="", finished_at=now, next_attempt_at=None, updated_at=now
             )
-            _mark_last_pushed(success_ids)
+            _mark_last_pushed(
+                {entry.record_id: (entry.mapping_id, entry.item.quantity) for entry in claimed_success}, now
+            )
         for reference, ids in submitted.items():
             outcome.submitted += in_process.filter(id__in=ids).update(
                 status=Status.SUBMITTED, reference=reference, submitted_at=now, next_attempt_at=None, updated_at=now
@@ -339,17 +346,31 @@ def _write_push_results(claimed: list[_Claimed], results: list[PushResult], outc
             )
 
 
-def _mark_last_pushed(record_ids: Iterable[int]) -> None:
-    """Each touched mapping remembers the quantity of its newest Success record."""
-    mapping_ids = (
-        SyncRecord.objects.filter(id__in=list(record_ids), mapping_id__isnull=False)
-        .values_list("mapping_id", flat=True)
-        .distinct()
+def _mark_last_pushed(accepted: dict[int, tuple[int | None, int]], at: datetime) -> None:
+    """Mappings remember the quantity the channel accepted: {record id: (mapping id, quantity)}.
+
+    Set from the values in hand (no per-mapping lookups), and only where no newer record of the
+    mapping already succeeded, so a late answer about an older record never overwrites a newer one.
+    """
+    newest: dict[int, tuple[int, int]] = {}
+    for record_id, (mapping_id, quantity) in accepted.items():
+        if mapping_id is not None and record_id > newest.get(mapping_id, (0, 0))[0]:
+            newest[mapping_id] = (record_id, quantity)
+    if not newest:
+        return
+    record_of_mapping = Case(
+        *[When(mapping_id=mapping_id, then=Value(record_id)) for mapping_id, (record_id, _) in newest.items()],
+        output_field=BigIntegerField(),
     )
-    newest_success = SyncRecord.objects.filter(mapping_id=OuterRef("pk"), status=Status.SUCCESS).order_by("-id")
-    SkuMapping.objects.filter(id__in=list(mapping_ids)).update(
-        last_pushed_quantity=Subquery(newest_success.values("quantity")[:1]),
-        last_pushed_at=Subquery(newest_success.values("finished_at")[:1]),
+    newer_success = SyncRecord.objects.filter(
+        mapping_id=OuterRef("pk"), status=Status.SUCCESS, id__gt=record_of_mapping
+    )
+    SkuMapping.objects.filter(pk__in=list(newest)).exclude(Exists(newer_success)).update(
+        last_pushed_quantity=Case(
+            *[When(pk=mapping_id, then=Value(quantity)) for mapping_id, (_, quantity) in newest.items()],
+            output_field=BigIntegerField(),
+        ),
+        last_pushed_at=at,
     )
 
 
@@ -406,10 +427,13 @@ def _poll_channel(channel: Channel, references: list[str], adapter, outcome: Pol
     try:
         for reference in references:
             outcome.feeds += 1
-            rows = SyncRecord.objects.filter(channel=channel, reference=reference).values_list(
-                "id", "channel_sku", "channel_product_id", "quantity"
+            rows = list(
+                SyncRecord.objects.filter(channel=channel, reference=reference).values_list(
+                    "id", "channel_sku", "channel_product_id", "quantity", "mapping_id"
+                )
             )
-            items = [PushItem(record_id, sku, product, quantity, None) for record_id, sku, product, quantity in rows]
+            items = [PushItem(record_id, sku, product, quantity, None) for record_id, sku, product, quantity, _ in rows]
+            accepted = {record_id: (mapping_id, quantity) for record_id, _, _, quantity, mapping_id in rows}
             try:
                 results = adapter.poll(reference, items)
             except TransientAdapterError as exc:
@@ -420,13 +444,15 @@ def _poll_channel(channel: Channel, references: list[str], adapter, outcome: Pol
             if results is None:
                 outcome.pending += 1
                 continue
-            _write_poll_results(results, outcome)
+            _write_poll_results(results, accepted, outcome)
     finally:
         if owns_adapter:
             _close(adapter)
 
 
-def _write_poll_results(results: list[PushResult], outcome: PollOutcome) -> None:
+def _write_poll_results(
+    results: list[PushResult], accepted: dict[int, tuple[int | None, int]], outcome: PollOutcome
+) -> None:
     now = timezone.now()
     success_ids = [result.record_id for result in results if result.status == "success"]
     errors: dict[str, list[int]] = defaultdict(list)
@@ -439,7 +465,7 @@ def _write_poll_results(results: list[PushResult], outcome: PollOutcome) -> None
             outcome.success += submitted.filter(id__in=success_ids).update(
                 status=Status.SUCCESS, error="", finished_at=now, updated_at=now
             )
-            _mark_last_pushed(success_ids)
+            _mark_last_pushed({record_id: accepted[record_id] for record_id in success_ids}, now)
         for message, ids in errors.items():
             outcome.error += submitted.filter(id__in=ids).update(
                 status=Status.ERROR, error=message, finished_at=now, updated_at=now

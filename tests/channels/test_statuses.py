@@ -260,3 +260,16 @@ def test_sync_record_queryset_views_and_counts(channel, make_part, make_channel,
     assert records.counts_by_status() == {"in_process": 2, "submitted": 1, "success": 1, "error": 3}
     assert records.for_user(manager).counts_by_status() == {"in_process": 2, "submitted": 1, "success": 0, "error": 3}
     assert records.for_view("archival").for_user(manager).count() == 3
+
+
+def test_write_push_results_late_success_of_an_older_record_keeps_the_newer_quantity(channel, make_part, make_mapping):
+    part = make_part()
+    mapping = make_mapping(channel, part)
+    older = make_record(channel, part, mapping=mapping, quantity=4)
+    newer = make_record(channel, part, mapping=mapping, quantity=9, status=Status.SUCCESS)
+    mapping.last_pushed_quantity = 9
+    mapping.save()
+    _write_push_results([claimed(older)], [PushResult(older.pk, "success")], PushOutcome())
+    mapping.refresh_from_db()
+    assert SyncRecord.objects.get(pk=older.pk).status == Status.SUCCESS
+    assert (mapping.last_pushed_quantity, newer.quantity) == (9, 9)
