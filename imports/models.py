@@ -62,6 +62,18 @@ class ImportBatch(models.Model):
         return self.status == self.Status.PREVIEWED and not self.errors and self.row_count > 0
 
     @property
+    def is_stale(self) -> bool:
+        """Applying for so long that its worker must have died (its transaction rolled back): may be retried."""
+        from imports.services import STALE_AFTER
+
+        return (
+            self.status == self.Status.APPLYING
+            and self.applying_started_at is not None
+            and timezone.now() - self.applying_started_at > STALE_AFTER
+            and connection.vendor == "postgresql"
+        )
+
+    @property
     def progress_percent(self) -> int:
         if not self.progress_total:
             return 0

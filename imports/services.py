@@ -1,9 +1,11 @@
 """Every write of the import flow: preview (validate, store, write nothing else) and apply (once, all-or-nothing)."""
 
 import logging
+from datetime import timedelta
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from imports.engine import CsvRow, Importer, ImportRejected, RowError, get_importer, read_csv
@@ -14,6 +16,13 @@ logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 50
 # Files with more rows than this are applied by a Celery task with a progress bar.
 BACKGROUND_ROWS = 2000
+# An `applying` batch older than this whose apply transaction is gone (worker killed) may be claimed again.
+STALE_AFTER = timedelta(minutes=10)
+_APPLY_LOCK_NAMESPACE = 73_001
+
+
+class _AppliedElsewhere(Exception):
+    """Another process holds this batch's apply lock or already finished it: leave the batch alone."""
 
 
 def _errors_json(errors: list[RowError]) -> list[dict]:
@@ -75,6 +84,14 @@ def queue_import(*, batch: ImportBatch, user) -> bool:
     return bool(queued)
 
 
+def queue_stale_import(*, batch: ImportBatch, user) -> None:
+    """Hand a batch whose worker died mid-apply to a worker again; apply_import decides if it may run."""
+    from imports.tasks import apply_import_task
+
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    transaction.on_commit(partial(apply_import_task.delay, batch.pk, user_id))
+
+
 def apply_import(batch_id: int, user) -> ImportBatch:
     """Apply a previewed (or queued) batch exactly once, in one transaction; safe to call twice.
 
@@ -82,15 +99,21 @@ def apply_import(batch_id: int, user) -> ImportBatch:
     double click, a redelivered task) finds nothing to claim and returns the batch as it
     is. The rows are read from the stored file and validated again, because parts,
     warehouses and quantities may have changed since the preview.
+
+    On PostgreSQL the apply transaction holds an advisory lock on the batch, which lets a
+    batch stuck in `applying` (its worker was killed, so its transaction rolled back) be
+    claimed again after STALE_AFTER without any risk of applying it twice.
     """
+    now = timezone.now()
+    claimable = Q(status__in=[ImportBatch.Status.PREVIEWED, ImportBatch.Status.QUEUED])
+    if connection.vendor == "postgresql":
+        claimable |= Q(status=ImportBatch.Status.APPLYING, applying_started_at__lt=now - STALE_AFTER)
     claimed = (
-        ImportBatch.objects.filter(
-            pk=batch_id, status__in=[ImportBatch.Status.PREVIEWED, ImportBatch.Status.QUEUED], errors=[]
-        )
+        ImportBatch.objects.filter(claimable, pk=batch_id, errors=[])
         .exclude(row_count=0)
         .update(
             status=ImportBatch.Status.APPLYING,
-            applying_started_at=timezone.now(),
+            applying_started_at=now,
             progress_done=0,
             progress_stage="Reading the file",
         )
@@ -108,6 +131,7 @@ def apply_import(batch_id: int, user) -> ImportBatch:
             raise ImportRejected(errors)
         batch.report_progress(0, stage="Applying", force=True)
         with transaction.atomic():
+            _hold_apply_lock(batch.pk)
             summary = importer.apply(clean_rows, user=user, client=batch.client, batch=batch)
             ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.APPLYING).update(
                 status=ImportBatch.Status.APPLIED,
@@ -116,6 +140,8 @@ def apply_import(batch_id: int, user) -> ImportBatch:
                 progress_done=batch.progress_total,
                 progress_stage="Done",
             )
+    except _AppliedElsewhere:
+        pass
     except ImportRejected as rejected:
         _mark_failed(batch, rejected.errors)
     except Exception as exc:
@@ -125,6 +151,17 @@ def apply_import(batch_id: int, user) -> ImportBatch:
         batch.close_progress()
     batch.refresh_from_db()
     return batch
+
+
+def _hold_apply_lock(batch_id: int) -> None:
+    """Inside the apply transaction: be the only one applying this batch, and find it still `applying`."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_APPLY_LOCK_NAMESPACE, batch_id])
+            if not cursor.fetchone()[0]:
+                raise _AppliedElsewhere()
+    if not ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.APPLYING).exists():
+        raise _AppliedElsewhere()
 
 
 def _mark_failed(batch: ImportBatch, errors: list[RowError]) -> None:

@@ -10,7 +10,7 @@ from core.scoping import get_scoped_or_404, scope_to_user
 from imports.engine import Importer, all_importers, get_importer
 from imports.forms import UploadForm
 from imports.models import ImportBatch
-from imports.services import BACKGROUND_ROWS, apply_import, preview_import, queue_import
+from imports.services import BACKGROUND_ROWS, apply_import, preview_import, queue_import, queue_stale_import
 
 ERRORS_PER_PAGE = 200
 
@@ -92,6 +92,10 @@ def progress(request, pk: int):
 @require_POST
 def apply(request, pk: int):
     batch, _importer = _batch_for(request, pk)
+    if batch.is_stale:
+        messages.info(request, f"Import #{batch.pk} stopped without finishing; it is applied again in the background.")
+        queue_stale_import(batch=batch, user=request.user)
+        return redirect("imports:preview", pk=batch.pk)
     if not batch.can_apply:
         messages.error(request, "This import cannot be applied (it has errors or was already applied).")
         return redirect("imports:preview", pk=batch.pk)

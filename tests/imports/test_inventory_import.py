@@ -1,8 +1,12 @@
 """Inventory quantities: every bad file rejected with its reason and nothing applied; good files set quantities."""
 
-import pytest
+from datetime import timedelta
 
-from imports import inventory_importers
+import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
+
+from imports import inventory_importers, services
 from imports.inventory_importers import InventoryImporter
 from imports.models import ImportBatch
 from imports.services import apply_import
@@ -284,3 +288,38 @@ def test_apply_import_recomputes_deltas_from_quantities_at_apply_time(preview, s
     assert batch.status == ImportBatch.Status.APPLIED
     assert quantity(parts["SHEET-A4"], main_loc) == 4
     assert Movement.objects.get(reference_kind="import", reference_id=batch.pk).delta == 2
+
+
+def test_apply_import_reclaims_a_stale_applying_batch(preview, stocked, parts, manager):
+    batch = preview(HEADER + "SHEET-A4,MAIN,,available,12,\n")
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.APPLYING, applying_started_at=timezone.now() - timedelta(minutes=11)
+    )
+
+    batch = apply_import(batch.pk, manager)
+
+    assert batch.status == ImportBatch.Status.APPLIED
+    assert quantity(parts["SHEET-A4"], default_location(stocked)) == 12
+
+
+def test_apply_import_leaves_a_batch_whose_apply_lock_is_held_elsewhere(preview, stocked, parts, manager):
+    """A stale-looking batch still being applied by another process (holding its lock) is not applied again."""
+    batch = preview(HEADER + "SHEET-A4,MAIN,,available,12,\n")
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.APPLYING, applying_started_at=timezone.now() - timedelta(minutes=11)
+    )
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [services._APPLY_LOCK_NAMESPACE, batch.pk])
+        before = ledger_snapshot()
+
+        batch = apply_import(batch.pk, manager)
+    finally:
+        other.rollback()
+        other.close()
+
+    assert batch.status == ImportBatch.Status.APPLYING
+    assert batch.errors == []
+    assert ledger_snapshot() == before

@@ -1,7 +1,10 @@
 """The pages: upload → preview → apply, the background path with its progress bar, permissions and scoping."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from imports import views
 from imports.models import ImportBatch
@@ -163,3 +166,21 @@ def test_batch_list_shows_own_batches_with_status(login, manager, preview, main_
 
     assert f'<a href="{reverse("imports:preview", args=[batch.pk])}">#{batch.pk}</a>' in page
     assert "counts.csv" in page and "Previewed" in page
+
+
+def test_stale_batch_shows_retry_and_retry_applies_it(
+    login, manager, preview, main_wh, parts, eager_celery, django_capture_on_commit_callbacks
+):
+    batch = preview(GOOD)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.APPLYING, applying_started_at=timezone.now() - timedelta(minutes=30)
+    )
+    http = login(manager)
+    assert "Retry</button>" in http.get(reverse("imports:progress", args=[batch.pk])).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        http.post(reverse("imports:apply", args=[batch.pk]))
+
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.APPLIED
+    assert Movement.objects.filter(reference_kind="import", reference_id=batch.pk).count() == 3
