@@ -33,6 +33,8 @@ from core.roles import ADMIN, COORDINATOR, MANAGER, OPERATOR
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 WORKER_QUEUES = "default,allocadence,channels,exports"
+# A loaded 2-core CI machine can take this long to boot Django in a subprocess.
+STARTUP_TIMEOUT_SECONDS = float(os.environ.get("TEST_PROCESS_STARTUP_SECONDS", "90"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -243,7 +245,7 @@ def celery_worker_process(test_database_url, tmp_path, monkeypatch):
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
     app.close()  # drop pooled connections to the previous broker
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while True:
             if process.poll() is not None:
                 pytest.fail(f"Celery worker exited with {process.returncode}:\n{process_log(process)}")
@@ -253,7 +255,7 @@ def celery_worker_process(test_database_url, tmp_path, monkeypatch):
             except OperationalError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"Celery worker did not answer a ping in 30s:\n{process_log(process)}")
+                pytest.fail(f"No ping answer from the worker in {STARTUP_TIMEOUT_SECONDS}s:\n{process_log(process)}")
         yield node
     finally:
         # Cold shutdown: the test is over, nothing in flight is worth waiting for.
@@ -276,7 +278,7 @@ def server_process(test_database_url, tmp_path):
     )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while True:
             if process.poll() is not None:
                 pytest.fail(f"gunicorn exited with {process.returncode}:\n{process_log(process)}")
@@ -285,7 +287,7 @@ def server_process(test_database_url, tmp_path):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not answer in 30s:\n{process_log(process)}")
+                    pytest.fail(f"gunicorn did not answer in {STARTUP_TIMEOUT_SECONDS}s:\n{process_log(process)}")
                 time.sleep(0.2)
         yield base_url
     finally:
