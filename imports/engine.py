@@ -35,7 +35,13 @@ with a progress bar, and the guarantee that a batch is applied at most once
 (`imports.services.preview_import` / `apply_import`).
 
 Optional hook: `preview_counts(clean_rows, *, client) -> dict[str, int]` adds figures to
-the preview ("will change", "new", ...); it must not write.
+the preview ("will change", "new", ...); it must not write. `max_rows` (100,000) and
+`max_bytes` (20 MB) are class attributes an importer may lower.
+
+At apply time the engine reads the stored file again and calls `validate` again (data
+may have changed since the preview), so `validate` must not write and clean rows need
+not be JSON-able. Any error then, or any exception from `apply`, rolls everything back
+and marks the batch failed with the errors.
 """
 
 from __future__ import annotations
