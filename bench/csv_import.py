@@ -49,7 +49,7 @@ def _instrument_ledger() -> dict[str, float]:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
     from imports import inventory_importers
-    from inventory import services
+    from inventory import ledger
 
     phases: dict[str, float] = {}
 
@@ -68,11 +68,10 @@ def _instrument_ledger() -> dict[str, float]:
 
     timed(inventory_importers, "apply_stock_changes")
     timed(inventory_importers, "_current_quantities", "read current quantities")
-    timed(services, "lock_parts")
-    timed(services, "_ensure_rows", "  _ensure_rows")
-    timed(services, "_update_rows", "  _update_rows")
-    timed(services, "_update_levels", "  _update_levels")
-    timed(services.Movement.objects, "bulk_create", "  Movement bulk_create")
+    timed(ledger, "lock_parts")
+    timed(ledger, "_update_rows_pg", "  rows upsert")
+    timed(ledger, "_insert_movements_pg", "  movements insert")
+    timed(ledger, "_update_levels", "  StockLevel upsert")
     timed(BaseDatabaseWrapper, "commit", "commits (deferred FK checks)")
     return phases
 
