@@ -17,7 +17,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
-    # Uploaded images (thumbnails). A real deployment may serve media from the proxy;
-    # this keeps the thumbnails working behind gunicorn alone.
-    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    # Part images and thumbnails only: imports and exports under MEDIA_ROOT are private and
+    # are served by their own views after a permission and client check.
+    path(
+        f"{settings.MEDIA_URL.strip('/')}/parts/<path:path>",
+        serve,
+        {"document_root": settings.MEDIA_ROOT / "parts"},
+        name="part-media",
+    ),
 ]
