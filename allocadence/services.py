@@ -186,11 +186,12 @@ def apply_snapshot(snapshot: Snapshot, *, run: SyncRun, fetch_started_at: dateti
 
     scope_warehouses = list(Warehouse.objects.allocadence().filter(allocadence_id__isnull=False))
     scope = TargetScope(
-        warehouse_ids=tuple(w.id for w in scope_warehouses), types=(StockType.AVAILABLE, StockType.ORDERED)
+        warehouse_ids=tuple(w.id for w in scope_warehouses),
+        types=(StockType.AVAILABLE.value, StockType.ORDERED.value),
     )
     by_allocadence_id = {w.allocadence_id: w for w in scope_warehouses}
     snapshot_parts = set(parts_by_sku.values())
-    lock_parts_bulk(snapshot_parts | set(parts_in_scope(scope)))
+    locked = lock_parts_bulk(snapshot_parts | set(parts_in_scope(scope)))
 
     # SPEC §4: a released job's reservation goes in the transaction that applies a snapshot fetched after
     # Allocadence confirmed the order, so that snapshot's In-Stock no longer contains the job's units.
@@ -231,13 +232,19 @@ def apply_snapshot(snapshot: Snapshot, *, run: SyncRun, fetch_started_at: dateti
 
     reserved = _reserved(scope.warehouse_ids)
     locations = {w.id: default_location(w).id for w in scope_warehouses}
+    # Zero targets are left out: the scope sets every row without a target to zero anyway.
     targets = []
-    for (part_id, warehouse_id), sellable in in_stock.items():
-        available = max(0, sellable - reserved.get((part_id, warehouse_id), 0))
-        location_id = locations[warehouse_id]
-        targets.append((part_id, warehouse_id, location_id, StockType.AVAILABLE, available))
-        targets.append((part_id, warehouse_id, location_id, StockType.ORDERED, inbound[(part_id, warehouse_id)]))
-    result = apply_stock_targets(targets=targets, scope=scope, reason=PULL_REASON, reference=reference, user=user)
+    available_type, ordered_type = StockType.AVAILABLE.value, StockType.ORDERED.value
+    for key, sellable in in_stock.items():
+        part_id, warehouse_id = key
+        available = sellable - reserved.get(key, 0) if reserved else sellable
+        if available > 0:
+            targets.append((part_id, warehouse_id, locations[warehouse_id], available_type, available))
+        if inbound[key]:
+            targets.append((part_id, warehouse_id, locations[warehouse_id], ordered_type, inbound[key]))
+    result = apply_stock_targets(
+        targets=targets, scope=scope, reason=PULL_REASON, reference=reference, user=user, locked_part_ids=locked
+    )
     return {
         "items_fetched": len(snapshot.items),
         "rows_fetched": snapshot.rows_fetched,

@@ -31,6 +31,7 @@ StockTarget = tuple[int, int, int, str, int]
 _ROWS = InventoryRow._meta.db_table
 _MOVEMENTS = Movement._meta.db_table
 _LEVELS = StockLevel._meta.db_table
+_TYPES = frozenset(str(t) for t in STOCK_TYPES)
 _TARGETS = "_bulk_stock_targets"
 _DELTAS = "_bulk_stock_deltas"
 
@@ -93,7 +94,8 @@ def _normalise(targets: Iterable[StockTarget]) -> dict[tuple[int, int, str], tup
     """{(part, location, type): (warehouse, target)}; the last target for a key wins."""
     result: dict[tuple[int, int, str], tuple[int, int]] = {}
     for part_id, warehouse_id, location_id, type_, quantity in targets:
-        if type_ not in STOCK_TYPES:
+        type_ = str(type_.value if hasattr(type_, "value") else type_)
+        if type_ not in _TYPES:
             raise ValueError(f"Unknown stock type {type_!r}.")
         quantity = int(quantity)
         if quantity < 0:
@@ -109,18 +111,33 @@ def apply_stock_targets(
     reason: str,
     reference: Reference | None = None,
     user=None,
+    locked_part_ids: Iterable[int] | None = None,
 ) -> BulkResult:
     """Set rows to target quantities through the ledger; rows in `scope` without a target go to zero.
 
     Runs in the caller's transaction (or its own). Locks the target parts and the parts in scope with
-    `lock_parts_bulk` before reading any quantity. Returns how many rows changed (= movements written).
+    `lock_parts_bulk` before reading any quantity — unless the caller passes `locked_part_ids`, the parts it
+    already locked in this transaction (then every target part must be among them). With a scope, every
+    target must lie inside it (its warehouses and types), so one FULL JOIN of targets and scoped rows yields
+    every delta. Returns how many rows changed (= movements written).
     """
     if not reason:
         raise ValueError("A reason is required for every stock change.")
     wanted = _normalise(targets)
     reference = reference or Reference()
+    if scope is not None:
+        warehouses, types = set(scope.warehouse_ids), set(scope.types)
+        outside = next(((k, v) for k, v in wanted.items() if v[0] not in warehouses or k[2] not in types), None)
+        if outside is not None:
+            raise ValueError(f"Target {outside} lies outside the scope {scope}.")
     with transaction.atomic():
-        locked = lock_parts_bulk({part_id for part_id, _, _ in wanted} | set(parts_in_scope(scope)))
+        if locked_part_ids is None:
+            locked = lock_parts_bulk({part_id for part_id, _, _ in wanted} | set(parts_in_scope(scope)))
+        else:
+            locked = sorted(set(locked_part_ids))
+            missing = {part_id for part_id, _, _ in wanted}.difference(locked)
+            if missing:
+                raise RuntimeError(f"{len(missing)} target part(s) were not locked by the caller.")
         if connection.vendor == "postgresql":
             return _apply_postgresql(wanted, scope, locked, reason, reference, user)
         return _apply_python(wanted, scope, locked, reason, reference, user)
@@ -152,7 +169,7 @@ def _apply_postgresql(wanted, scope, locked, reason, reference, user) -> BulkRes
             "location_id bigint NOT NULL, type varchar(16) NOT NULL, target bigint NOT NULL) ON COMMIT DROP"
         )
         cursor.copy_expert(
-            f"COPY {_TARGETS} (part_id, warehouse_id, location_id, type, target) FROM STDIN", buffer, size=1 << 20
+            f"COPY {_TARGETS} (part_id, warehouse_id, location_id, type, target) FROM STDIN", buffer, 1 << 20
         )
         if zero_targets:
             cursor.execute(
@@ -162,24 +179,29 @@ def _apply_postgresql(wanted, scope, locked, reason, reference, user) -> BulkRes
                 "AS z(part_id, warehouse_id, location_id, type)",
                 [list(column) for column in zip(*zero_targets, strict=True)],
             )
-        if scope is not None and scope.warehouse_ids and scope.types:
+        if scope is not None:
+            # Rows in scope belong to parts in `parts_in_scope`, all locked by now (see its docstring).
             cursor.execute(
-                f"INSERT INTO {_TARGETS} (part_id, warehouse_id, location_id, type, target) "
-                f"SELECT r.part_id, r.warehouse_id, r.location_id, r.type, 0 FROM {_ROWS} r "
-                "WHERE r.warehouse_id = ANY(%s) AND r.type = ANY(%s) AND r.quantity <> 0 AND r.part_id = ANY(%s) "
-                f"AND NOT EXISTS (SELECT 1 FROM {_TARGETS} t "
-                "WHERE t.part_id = r.part_id AND t.location_id = r.location_id AND t.type = r.type)",
-                [list(scope.warehouse_ids), list(scope.types), locked],
+                f"CREATE TEMP TABLE {_DELTAS} ON COMMIT DROP AS "
+                "SELECT COALESCE(t.part_id, r.part_id) AS part_id, COALESCE(t.warehouse_id, r.warehouse_id) "
+                "AS warehouse_id, COALESCE(t.location_id, r.location_id) AS location_id, "
+                "COALESCE(t.type, r.type) AS type, COALESCE(t.target, 0) - COALESCE(r.quantity, 0) AS delta, "
+                f"r.id AS row_id FROM {_TARGETS} t FULL JOIN "
+                f"(SELECT id, part_id, warehouse_id, location_id, type, quantity FROM {_ROWS} "
+                "WHERE warehouse_id = ANY(%s) AND type = ANY(%s)) r "
+                "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
+                "WHERE COALESCE(t.target, 0) <> COALESCE(r.quantity, 0)",
+                [list(scope.warehouse_ids), [str(t) for t in scope.types]],
             )
-        cursor.execute(f"ANALYZE {_TARGETS}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {_DELTAS} ON COMMIT DROP AS "
-            "SELECT t.part_id, t.warehouse_id, t.location_id, t.type, "
-            "t.target - COALESCE(r.quantity, 0) AS delta, r.id AS row_id "
-            f"FROM {_TARGETS} t LEFT JOIN {_ROWS} r "
-            "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
-            "WHERE t.target <> COALESCE(r.quantity, 0)"
-        )
+        else:
+            cursor.execute(
+                f"CREATE TEMP TABLE {_DELTAS} ON COMMIT DROP AS "
+                "SELECT t.part_id, t.warehouse_id, t.location_id, t.type, "
+                "t.target - COALESCE(r.quantity, 0) AS delta, r.id AS row_id "
+                f"FROM {_TARGETS} t LEFT JOIN {_ROWS} r "
+                "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
+                "WHERE t.target <> COALESCE(r.quantity, 0)"
+            )
         changed = cursor.rowcount
         if not changed:
             return BulkResult(rows_changed=0, rows_created=0, parts_touched=0)

@@ -225,3 +225,16 @@ def test_sync_allocadence_command_prints_counts(sandbox, alc1, alc2, part_a):
     assert "success" in out.getvalue()
     assert "rows_changed=4" in out.getvalue()
     assert "parts_created=1" in out.getvalue()
+
+
+def test_seed_from_portal_mirrors_in_stock_and_ordered(sandbox, alc1, alc2, part_a):
+    from allocadence.management.commands.allocadence_sandbox import seed_from_portal
+    from allocadence_client.sandbox import AllocadenceSandbox
+
+    pull_stock()
+    fresh = AllocadenceSandbox()
+
+    assert seed_from_portal(fresh) == (2, 3)
+
+    assert fresh.quantities("SHEET-A", 2) == {"sellable": 7, "inbound": 5}
+    assert fresh.quantities("SHEET-B", 1) == {"sellable": 3, "inbound": 0}
