@@ -187,6 +187,8 @@ def test_pull_stock_while_another_pull_holds_the_lock_is_skipped(sandbox, alc1, 
         assert run.status == SyncRun.Status.SKIPPED
         assert stock_state() == before
         assert sandbox.request_count() == 0
+        with other.cursor() as cursor:  # explicitly: a closing backend releases its locks asynchronously
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [PULL_LOCK_KEY])
     finally:
         other.close()
     assert pull_stock().status == SyncRun.Status.SUCCESS
