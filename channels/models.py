@@ -227,8 +227,10 @@ class SyncRecord(models.Model):
                 condition=Q(status__in=["in_process", "submitted"]),
                 name="syncrecord_pending_mapping_idx",
             ),
-            models.Index(fields=["channel", "reference"], name="syncrecord_channel_ref_idx"),
-            models.Index(fields=["sku"], name="syncrecord_sku_idx"),
+            # Only Amazon records carry a reference; Shopify ones and fresh plans skip this index.
+            models.Index(
+                fields=["channel", "reference"], condition=~Q(reference=""), name="syncrecord_channel_feed_idx"
+            ),
         ]
         permissions = [
             ("force_push_syncrecord", "Can Force Push errored sync records"),

@@ -428,9 +428,9 @@ def _poll_channel(channel: Channel, references: list[str], adapter, outcome: Pol
         for reference in references:
             outcome.feeds += 1
             rows = list(
-                SyncRecord.objects.filter(channel=channel, reference=reference).values_list(
-                    "id", "channel_sku", "channel_product_id", "quantity", "mapping_id"
-                )
+                SyncRecord.objects.filter(channel=channel, reference=reference)
+                .order_by()
+                .values_list("id", "channel_sku", "channel_product_id", "quantity", "mapping_id")
             )
             items = [PushItem(record_id, sku, product, quantity, None) for record_id, sku, product, quantity, _ in rows]
             accepted = {record_id: (mapping_id, quantity) for record_id, _, _, quantity, mapping_id in rows}
