@@ -27,6 +27,8 @@ SORT_FIELDS = {
     "stock_balance": "stock_balance",
 }
 DEFAULT_SORT = ("part__sku", "part_id")
+# Sort keys that are figures computed by `with_figures()` rather than stored columns.
+COMPUTED_SORTS = {"in_stock", "on_order", "on_hand", "stock", "stock_balance"}
 
 
 def sort_choices():
@@ -37,6 +39,9 @@ def apply_sort(queryset, sort: str | None):
     key = (sort or "").lstrip("-")
     if key not in SORT_FIELDS:
         return queryset.order_by(*DEFAULT_SORT)
+    if key in COMPUTED_SORTS:
+        # Every row of the scope is ranked by Stock Balance: sum the alternates once for all of them.
+        queryset = queryset.with_figures(whole_scope=key == "stock_balance")
     column = SORT_FIELDS[key]
     ordering = F(column).desc() if sort.startswith("-") else F(column).asc()
     return queryset.order_by(ordering, *DEFAULT_SORT)
@@ -49,7 +54,12 @@ def _clients(request):
 
 
 class InventoryFilter(django_filters.FilterSet):
-    """Filters on StockLevel rows already limited to one warehouse (or the totals) and the user's clients."""
+    """Filters on StockLevel rows already limited to one warehouse (or the totals) and the user's clients.
+
+    The queryset may come with or without figures; the filters and sorts that need them add
+    them. `matching` is the filtered rows before sorting: what the page counts, with the
+    figures only when a filter needs them (a COUNT(*) then reads no more than the filters do).
+    """
 
     warehouse = django_filters.CharFilter(method="filter_warehouse", label="Warehouse code")
     q = django_filters.CharFilter(method="filter_q", label="Search SKU or description")
@@ -86,10 +96,18 @@ class InventoryFilter(django_filters.FilterSet):
         return queryset.filter(part__low_stock_threshold__gt=0, available__lte=F("part__low_stock_threshold"))
 
     def filter_shortage(self, queryset, name, value: bool):
-        return queryset.filter(stock_balance__lt=0) if value else queryset
+        return queryset.with_figures(whole_scope=True).filter(stock_balance__lt=0) if value else queryset
 
     def filter_sort(self, queryset, name, value: str):
         return apply_sort(queryset, value)
+
+    def filter_queryset(self, queryset):
+        data = dict(self.form.cleaned_data)
+        sort = data.pop("sort", None)
+        for name, value in data.items():
+            queryset = self.filters[name].filter(queryset, value)
+        self.matching = queryset
+        return self.filters["sort"].filter(queryset, sort)
 
 
 def warehouse_from_params(params) -> Warehouse | None:
@@ -100,12 +118,17 @@ def warehouse_from_params(params) -> Warehouse | None:
     return Warehouse.objects.filter(code=code).first()
 
 
-def inventory_queryset(user, warehouse: Warehouse | None):
-    """The figures rows a user may see at one warehouse (or over all), before filters: one query, any page size."""
-    queryset = StockLevel.objects.for_warehouse(warehouse).with_figures()
-    queryset = scope_to_user(queryset, user, client_field="part__client")
+def inventory_scope(user, warehouse: Warehouse | None):
+    """The StockLevel rows a user may see at one warehouse (or over all), without figures: cheap to count."""
+    queryset = StockLevel.objects.for_warehouse(warehouse).order_by(*DEFAULT_SORT)
+    return scope_to_user(queryset, user, client_field="part__client")
+
+
+def with_list_columns(queryset):
+    """The figures, and only the columns the inventory list, the export and the API show."""
     return (
-        queryset.select_related("part", "warehouse")
+        queryset.with_figures()
+        .select_related("part", "warehouse")
         .only(
             *FIGURE_COLUMNS,
             "part__id",
@@ -119,5 +142,9 @@ def inventory_queryset(user, warehouse: Warehouse | None):
             "warehouse__code",
             "warehouse__name",
         )
-        .order_by(*DEFAULT_SORT)
     )
+
+
+def inventory_queryset(user, warehouse: Warehouse | None):
+    """The figures rows a user may see at one warehouse (or over all), before filters: one query, any page size."""
+    return with_list_columns(inventory_scope(user, warehouse))

@@ -7,13 +7,14 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from core.scoping import get_scoped_or_404, user_sees_many_clients
 from inventory import services
 from inventory.errors import StockError
 from inventory.exports import csv_response, export_rows, xlsx_response
-from inventory.filters import SORT_FIELDS, InventoryFilter, inventory_queryset, warehouse_from_params
+from inventory.filters import SORT_FIELDS, InventoryFilter, inventory_scope, warehouse_from_params, with_list_columns
 from inventory.forms import OPERATION_FORMS, PartImageForm
 from inventory.models import Movement, Part, StockLevel, StockType, Warehouse
 from inventory.selectors import on_hand_history, part_location_figures, stock_chart_svg_data
@@ -64,20 +65,35 @@ def _sort_links(params, current: str | None) -> dict[str, dict]:
     return links
 
 
+class _CountingPaginator(Paginator):
+    """Counts `matching` (the filtered rows without the figures they don't filter on) and pages `object_list`."""
+
+    def __init__(self, object_list, per_page, *, matching):
+        super().__init__(object_list, per_page)
+        self._matching = matching
+
+    @cached_property
+    def count(self):
+        return self._matching.count()
+
+
 def _filtered_inventory(request):
+    """The warehouse, the filter set, the rows to show (with figures, sorted) and the matching rows to count."""
     warehouse = warehouse_from_params(request.GET)
-    queryset = inventory_queryset(request.user, warehouse)
+    queryset = inventory_scope(request.user, warehouse)
     filterset = InventoryFilter(request.GET or None, queryset=queryset, request=request)
-    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
-    return warehouse, filterset, rows
+    rows = matching = queryset
+    if filterset.is_bound and filterset.is_valid():
+        rows, matching = filterset.qs, filterset.matching
+    return warehouse, filterset, with_list_columns(rows), matching
 
 
 @login_required
 @permission_required("inventory.view_part", raise_exception=True)
 @require_GET
 def inventory_list(request):
-    warehouse, filterset, rows = _filtered_inventory(request)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    warehouse, filterset, rows, matching = _filtered_inventory(request)
+    page = _CountingPaginator(rows, PAGE_SIZE, matching=matching).get_page(request.GET.get("page"))
     chosen = set(request.GET.getlist("cols"))
     optional = [(key, label, key in chosen) for key, label in OPTIONAL_COLUMNS]
     sort_links = _sort_links(request.GET, request.GET.get("sort"))
@@ -104,7 +120,7 @@ def inventory_list(request):
 @permission_required("inventory.export_inventory", raise_exception=True)
 @require_GET
 def inventory_export(request):
-    _warehouse, _filterset, rows = _filtered_inventory(request)
+    _warehouse, _filterset, rows, _matching = _filtered_inventory(request)
     export_format = request.GET.get("format", "csv")
     if export_format == "xlsx":
         return xlsx_response(export_rows(rows))
