@@ -29,21 +29,19 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
+# The columns of the sync log page, in its order (Channel name and code apart, to filter on in Excel):
 # (header, field read with values_list, column width in characters)
 COLUMNS: list[tuple[str, str, int]] = [
     ("Client", "client__name", 22),
     ("SKU", "sku", 20),
     ("Channel SKU", "channel_sku", 22),
-    ("Channel Product ID", "channel_product_id", 22),
+    ("Channel Product ID", "channel_product_id", 26),
     ("Channel", "channel_name", 24),
     ("Channel code", "channel_code", 14),
     ("Inventory", "quantity", 11),
+    ("Date", "created_at", 20),
     ("Status", "status", 12),
     ("Error", "error", 60),
-    ("Date", "created_at", 20),
-    ("Submitted", "submitted_at", 20),
-    ("Finished", "finished_at", 20),
-    ("Attempts", "attempts", 10),
 ]
 HEADERS = [header for header, _, _ in COLUMNS]
 FIELDS = [field for _, field, _ in COLUMNS]

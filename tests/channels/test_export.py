@@ -50,12 +50,9 @@ def expected_row(record: SyncRecord, tz) -> tuple:
         record.channel_name,
         record.channel_code,
         record.quantity,
+        local(record.created_at),
         record.get_status_display(),
         record.error or None,
-        local(record.created_at),
-        local(record.submitted_at),
-        local(record.finished_at),
-        record.attempts,
     )
 
 
@@ -108,8 +105,8 @@ def test_export_file_equals_the_filtered_view(login, manager, world, settings):
     assert rows[1:] == expected
     formula_row = rows[1 + [r.pk for r in on_page].index(formula.pk)]
     assert formula_row[1:4] == ('\'=HYPERLINK("http://x")', "'+CMD|calc", "'@import")
-    assert formula_row[8] == "'-bad\tvalue"
-    assert formula_row[9] == datetime(2026, 5, 5, 3, 45, 30)  # 22:15:30 UTC in Kolkata, a real date
+    assert formula_row[9] == "'-bad\tvalue"
+    assert formula_row[7] == datetime(2026, 5, 5, 3, 45, 30)  # 22:15:30 UTC in Kolkata, a real date
 
 
 def test_export_has_every_row_not_just_the_page(login, manager, world):
@@ -129,8 +126,8 @@ def test_export_header_is_styled_with_frozen_panes_and_widths(login, manager, wo
     assert sheet.freeze_panes == "A2"
     assert sheet["A1"].font.bold is True
     assert sheet["A1"].fill.fill_type == "solid"
-    assert sheet.column_dimensions["I"].width == 60
-    assert sheet["J2"].is_date is True
+    assert sheet.column_dimensions["J"].width == 60
+    assert sheet["H2"].is_date is True
 
 
 def test_export_is_scoped_to_the_users_clients(login, manager, superuser, world):
