@@ -17,4 +17,6 @@ urlpatterns = [
     path("<int:pk>/reserve-now/", views.job_action, {"action": "reserve-now"}, name="reserve-now"),
     path("<int:pk>/release/", views.job_action, {"action": "release"}, name="release"),
     path("<int:pk>/cancel/", views.job_action, {"action": "cancel"}, name="cancel"),
+    path("<int:pk>/convert/", views.job_action, {"action": "convert"}, name="convert"),
+    path("<int:pk>/cancel-plan/", views.job_action, {"action": "cancel-plan"}, name="cancel-plan"),
 ]

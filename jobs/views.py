@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.scoping import clients_for, get_scoped_or_404, user_sees_many_clients
 from inventory.errors import InsufficientStock, StockError
 from inventory.models import Location, Part, StockLevel, Warehouse
-from jobs import services
+from jobs import planning, services
 from jobs.errors import IllegalTransition, JobError, LocationRequired
 from jobs.filters import JobFilter
 from jobs.forms import JobForm, JobLineFormSet
@@ -112,6 +112,24 @@ def job_form(request, pk=None):
                 allow_shortfall = "save_with_shortfall" in request.POST
                 if allow_shortfall and not can_shortfall:
                     raise PermissionDenied
+                if "save_as_planned" in request.POST and job is None:
+                    try:
+                        planned = planning.plan_job(
+                            client=client,
+                            user=request.user,
+                            title=form.cleaned_data["title"],
+                            lines=specs,
+                            output=form.output,
+                        )
+                    except ValidationError as exc:
+                        for field, errors in exc.message_dict.items():
+                            for error in errors:
+                                form.add_error(field if field in form.fields else None, error)
+                    else:
+                        messages.success(request, f"Job {planned.number} saved as planned: its lines are Allocated.")
+                        return redirect("jobs:detail", pk=planned.pk)
+                    context = {"job": job, "form": form, "formset": formset, "can_shortfall": can_shortfall}
+                    return render(request, "jobs/form.html", context)
                 try:
                     saved = services.save_job(
                         client=client,
@@ -283,6 +301,8 @@ ACTIONS = {
     "reserve-now": ("jobs.change_job", services.reserve_now),
     "release": ("jobs.release_job", services.release_job),
     "cancel": ("jobs.cancel_job", services.cancel_job),
+    "convert": ("jobs.change_job", planning.convert_planned_job),
+    "cancel-plan": ("jobs.cancel_job", planning.cancel_planned_job),
 }
 
 
@@ -302,6 +322,10 @@ def job_action(request, pk, action):
             job.refresh_from_db()
             remaining = sum(job.lines.values_list("allocated", flat=True))
             messages.success(request, f"Reserved {result} more; {remaining} still short.")
+        elif action == "convert":
+            messages.success(request, f"Job {job.number} converted to a saved job: stock reserved.")
+        elif action == "cancel-plan":
+            messages.success(request, f"Planned job {job.number} cancelled.")
         elif action == "release":
             messages.success(request, f"Job {job.number} released to production.")
         else:

@@ -1,0 +1,170 @@
+"""Planned production: a job that reserves nothing yet. Its lines count as Allocated, its output as Planned.
+
+Converting it saves it as a normal job through `jobs.services.save_job` (reserving as usual, with the same
+`InsufficientStock` semantics), in the same transaction that removes the plan's Allocated and Planned rows.
+Locks follow jobs.services: the job row first, then every part in one `lock_parts` call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from inventory.locks import lock_parts
+from inventory.models import Movement, StockType
+from inventory.services import Reference, StockChange, apply_stock_changes, default_location
+from jobs.errors import IllegalTransition
+from jobs.models import Job, JobEvent, JobLine
+from jobs.services import LineSpec, OutputSpec, _validate, next_job_number, save_job
+
+
+def _reference(job: Job) -> Reference:
+    return Reference(kind=Movement.ReferenceKind.JOB, id=job.id, label=job.number)
+
+
+def _lock_job(job: Job) -> Job:
+    return (
+        Job.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("output_part", "output_warehouse")
+        .get(pk=job.pk)
+    )
+
+
+def _plan_changes(job: Job, lines: list[JobLine], sign: int) -> list[StockChange]:
+    """The Allocated rows of the lines and the Planned row of the output, added (+1) or removed (-1)."""
+    defaults: dict[int, int] = {}
+
+    def location_id(warehouse) -> int:
+        if warehouse.id not in defaults:
+            defaults[warehouse.id] = default_location(warehouse).id
+        return defaults[warehouse.id]
+
+    changes = [
+        StockChange(
+            line.part_id, line.warehouse_id, location_id(line.warehouse), StockType.ALLOCATED, sign * line.quantity
+        )
+        for line in lines
+    ]
+    if job.output_part_id:
+        changes.append(
+            StockChange(
+                job.output_part_id,
+                job.output_warehouse_id,
+                location_id(job.output_warehouse),
+                StockType.PLANNED,
+                sign * job.batch_size,
+            )
+        )
+    return changes
+
+
+def _event(job: Job, user, kind: str, *, from_state: str, to_state: str, note: str) -> None:
+    JobEvent.objects.create(
+        job=job,
+        user=user if user is not None and user.is_authenticated else None,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        note=note[:2000],
+    )
+
+
+def plan_job(*, client, user, title: str, lines: Iterable[LineSpec], output: OutputSpec | None = None) -> Job:
+    """Create a Planned job: nothing is reserved; its lines are Allocated, its output (if any) Planned."""
+    lines = list(lines)
+    _validate(client=client, title=title, lines=lines, output=output)
+    with transaction.atomic():
+        lock_parts([spec.part.id for spec in lines] + ([output.part.id] if output else []))
+        job = Job.objects.create(
+            number=next_job_number(),
+            client=client,
+            title=title.strip(),
+            state=Job.State.PLANNED,
+            created_by=user if user is not None and user.is_authenticated else None,
+            output_part=output.part if output else None,
+            output_warehouse=output.warehouse if output else None,
+            batch_size=output.batch_size if output else None,
+        )
+        job_lines = JobLine.objects.bulk_create(
+            [
+                JobLine(
+                    job=job, part=spec.part, warehouse=spec.warehouse, quantity=spec.quantity, allocated=spec.quantity
+                )
+                for spec in lines
+            ]
+        )
+        apply_stock_changes(
+            changes=_plan_changes(job, job_lines, +1), reason="planned production", reference=_reference(job), user=user
+        )
+        _event(
+            job,
+            user,
+            JobEvent.Kind.CREATED,
+            from_state="",
+            to_state=Job.State.PLANNED,
+            note="; ".join(f"+ {s.part.sku} @ {s.warehouse.code} × {s.quantity}" for s in lines),
+        )
+    return job
+
+
+def _release_plan(job: Job, user, reason: str) -> list[JobLine]:
+    """Lock the job then its parts, remove the plan's rows; returns the lines as they were. Call in a transaction."""
+    if job.state != Job.State.PLANNED:
+        raise IllegalTransition(
+            f"Job {job.number} is {job.get_state_display()}; it is not a planned job.", state=job.state
+        )
+    part_ids = list(job.lines.values_list("part_id", flat=True))
+    lock_parts(part_ids + ([job.output_part_id] if job.output_part_id else []))
+    lines = list(job.lines.select_related("part", "warehouse").order_by("id"))
+    apply_stock_changes(changes=_plan_changes(job, lines, -1), reason=reason, reference=_reference(job), user=user)
+    return lines
+
+
+def convert_planned_job(*, job: Job, user, allow_shortfall: bool = False) -> Job:
+    """Planned → Reserved: the plan's Allocated/Planned rows go and the job reserves like any saved job.
+
+    All in one transaction: if a line is short (and `allow_shortfall` is off) `InsufficientStock` is raised
+    and the plan stays exactly as it was.
+    """
+    with transaction.atomic():
+        job = _lock_job(job)
+        lines = _release_plan(job, user, "planned production converted to a saved job")
+        specs = [LineSpec(part=line.part, warehouse=line.warehouse, quantity=line.quantity) for line in lines]
+        output = None
+        if job.output_part_id:
+            output = OutputSpec(part=job.output_part, warehouse=job.output_warehouse, batch_size=job.batch_size)
+        JobLine.objects.filter(job=job).delete()
+        job.state = Job.State.RESERVED
+        job.save(update_fields=["state", "updated_at"])
+        _event(
+            job,
+            user,
+            JobEvent.Kind.EDITED,
+            from_state=Job.State.PLANNED,
+            to_state=Job.State.RESERVED,
+            note="converted from planned production to a saved job",
+        )
+        return save_job(
+            client=job.client,
+            user=user,
+            title=job.title,
+            lines=specs,
+            output=output,
+            allow_shortfall=allow_shortfall,
+            job=job,
+        )
+
+
+def cancel_planned_job(*, job: Job, user) -> Job:
+    """Drop a plan: its Allocated and Planned rows are removed and the job is Cancelled."""
+    from django.utils import timezone
+
+    with transaction.atomic():
+        job = _lock_job(job)
+        _release_plan(job, user, "planned production cancelled")
+        JobLine.objects.filter(job=job).update(allocated=0)
+        job.state, job.cancelled_at = Job.State.CANCELLED, timezone.now()
+        job.save(update_fields=["state", "cancelled_at", "updated_at"])
+        _event(job, user, JobEvent.Kind.CANCELLED, from_state=Job.State.PLANNED, to_state=Job.State.CANCELLED, note="")
+    return job
