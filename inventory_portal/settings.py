@@ -252,6 +252,8 @@ ALLOCADENCE_BASE_URL = os.environ.get("ALLOCADENCE_BASE_URL", "http://127.0.0.1:
 ALLOCADENCE_API_KEY = os.environ.get("ALLOCADENCE_API_KEY", "demo-key")
 ALLOCADENCE_API_SECRET = os.environ.get("ALLOCADENCE_API_SECRET", "demo-secret")
 ALLOCADENCE_TIMEOUT_SECONDS = float(os.environ.get("ALLOCADENCE_TIMEOUT_SECONDS", "15"))
+# The portal client that owns parts first seen in an Allocadence pull when the item names no known client.
+ALLOCADENCE_DEFAULT_CLIENT = os.environ.get("ALLOCADENCE_DEFAULT_CLIENT", "acme")
 MARKETPLACE_SANDBOX_URL = os.environ.get("MARKETPLACE_SANDBOX_URL", "http://127.0.0.1:8402")
 
 LOGGING = {
