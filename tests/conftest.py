@@ -208,6 +208,18 @@ def stop_process(process: subprocess.Popen, timeout: float = 10.0, signum: int =
     process.log_file.close()
 
 
+def reset_broker_connections(app):
+    """Forget every pooled connection and producer, so the next send uses the current broker_url.
+
+    The remote-control mailbox caches its producer pool on first use (a /system/ page
+    test pinging the default broker, say); it has to go too.
+    """
+    app.close()
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+    app.control.mailbox.__dict__.pop("producer_pool", None)
+
+
 @pytest.fixture
 def celery_worker_process(test_database_url, tmp_path, monkeypatch):
     """A real `celery worker` on Redis, consuming every queue, reading the test database.
@@ -243,7 +255,7 @@ def celery_worker_process(test_database_url, tmp_path, monkeypatch):
     previous = (app.conf.broker_url, app.conf.broker_transport_options)
     app.conf.broker_url = broker_url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
-    app.close()  # drop pooled connections to the previous broker
+    reset_broker_connections(app)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while True:
@@ -261,7 +273,7 @@ def celery_worker_process(test_database_url, tmp_path, monkeypatch):
         # Cold shutdown: the test is over, nothing in flight is worth waiting for.
         stop_process(process, signum=signal.SIGQUIT)
         app.conf.broker_url, app.conf.broker_transport_options = previous
-        app.close()  # monkeypatch restores the environment after this
+        reset_broker_connections(app)  # monkeypatch restores the environment after this
 
 
 @pytest.fixture
