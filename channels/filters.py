@@ -120,7 +120,8 @@ def sync_log_filter(user, params, *, request=None) -> SyncRecordFilter:
     """A bound filter over the user's records; `params` is a QueryDict (the URL's GET, or a stored one)."""
     data = params.copy()
     if data.get("view") not in (NORMAL, ARCHIVAL):
-        data["view"] = NORMAL
+        # No view given: the one the asked-for status lives in (`?status=error` means Archival).
+        data["view"] = ARCHIVAL if data.get("status") in SyncRecord.ARCHIVAL_STATUSES else NORMAL
     return SyncRecordFilter(data, queryset=sync_records_for(user), request=request or _RequestStub(user))
 
 

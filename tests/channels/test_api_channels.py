@@ -46,6 +46,14 @@ def test_channel_sync_list_filters(api, manager, superuser, world):
     assert ids_of(api(superuser).get(SYNC, {"view": "archival", "client": "globex"})) == world.ids("b_error")
 
 
+def test_channel_sync_list_status_without_view_uses_the_statuss_view(api, manager, world):
+    http = api(manager)
+
+    assert ids_of(http.get(SYNC, {"status": "error"})) == world.ids("a_error", "a2_error")
+    assert ids_of(http.get(SYNC, {"status": "submitted"})) == world.ids("a_submitted")
+    assert ids_of(http.get(SYNC, {"view": "normal", "status": "error"})) == set()
+
+
 def test_channel_sync_list_other_client_filter_is_400_and_detail_404(api, manager, world):
     http = api(manager)
 
