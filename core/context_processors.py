@@ -1,4 +1,4 @@
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from core.roles import ADMIN, COORDINATOR, MANAGER, OPERATOR, user_roles
 
@@ -14,15 +14,9 @@ def navigation(request):
         items.append(("Job board", "jobs:board"))
     if roles & {MANAGER, ADMIN}:
         items.append(("Purchasing", "purchasing:list"))
-    if roles & {MANAGER, ADMIN}:
+        items.append(("Imports", "imports:upload"))
         items.append(("Channel sync", "channels:sync"))
     if roles & {ADMIN}:
         items.append(("Allocadence", "allocadence:runs"))
         items.append(("System", "system"))
-    resolved = []
-    for label, url_name in items:
-        try:
-            resolved.append((label, url_name, reverse(url_name)))
-        except NoReverseMatch:  # an app without that page yet
-            continue
-    return {"nav_items": resolved, "user_roles": roles}
+    return {"nav_items": [(label, url_name, reverse(url_name)) for label, url_name in items], "user_roles": roles}
