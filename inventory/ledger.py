@@ -59,13 +59,23 @@ def _chunks(items: list, size: int = _CHUNK):
 
 
 def apply_stock_changes(
-    *, changes: Iterable[StockChange], reason: str, reference: Reference = Reference(), user=None
+    *,
+    changes: Iterable[StockChange],
+    reason: str,
+    reference: Reference = Reference(),
+    user=None,
+    locked_part_ids: Iterable[int] | None = None,
 ) -> list[Movement]:
     """Apply quantity deltas to inventory rows, write one movement per row touched, keep StockLevel in step.
 
-    Locks the parts involved (a no-op for parts the caller already locked in the same
-    order). Callers check business rules under `lock_parts` before calling; the CHECK
-    constraint is the backstop and surfaces as `NegativeStock`, with nothing written.
+    Locks the parts involved — unless the caller passes `locked_part_ids`, the ids its own
+    `lock_parts` call returned in this transaction (then every changed part must be among
+    them, so a second, out-of-order lock can never be taken here). Callers check business
+    rules under `lock_parts` before calling. A decrease that would take a row below zero
+    (or find no row) raises `NegativeStock` with nothing written and the caller's
+    transaction still usable; on PostgreSQL that check and every write are one statement,
+    so no savepoint is needed. The CHECK constraints stay the backstop: if one fires, the
+    surrounding transaction can only roll back, and `NegativeStock` says so.
     """
     merged = _merge(changes)
     if not merged:
@@ -83,40 +93,47 @@ def apply_stock_changes(
         "reference_id": reference.id,
         "reference": reference.label[:100],
     }
-    with transaction.atomic():
-        lock_parts(part_id for part_id, _, _, _ in merged)
+    if connection.vendor != "postgresql":
+        return _apply_portable(keys, merged, fields, now)
+    if locked_part_ids is not None:
+        missing = {part_id for part_id, _, _, _ in merged}.difference(locked_part_ids)
+        if missing:
+            raise RuntimeError(f"Parts {sorted(missing)} were not locked by the caller.")
+    # No savepoint: a refusal writes nothing and is raised only after this block, so it leaves the caller's
+    # transaction usable; any error raised inside dooms the transaction (or rolls back our own).
+    with transaction.atomic(savepoint=False):
+        if locked_part_ids is None:
+            lock_parts(part_id for part_id, _, _, _ in merged)
         try:
-            with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    _update_rows_pg(keys, merged, now)
-                else:
-                    _ensure_rows(keys, now)
-                    _update_rows(keys, merged, now)
+            ids = _apply_pg(keys, merged, fields, now)
         except IntegrityError as exc:
             raise NegativeStock(f"A stock change would make a quantity negative ({exc}).") from exc
-        ids = _insert_movements_pg(keys, merged, fields) if connection.vendor == "postgresql" else None
-        movements = [
-            Movement(
-                id=ids[index] if ids is not None else None,
-                part_id=part_id,
-                warehouse_id=warehouse_id,
-                location_id=location_id,
-                type=type_,
-                delta=merged[(part_id, warehouse_id, location_id, type_)],
-                **fields,
-            )
-            for index, (part_id, warehouse_id, location_id, type_) in enumerate(keys)
-        ]
-        if ids is None:
-            Movement.objects.bulk_create(movements, batch_size=_CHUNK)
-        else:
-            for movement in movements:
-                movement._state.adding = False
-        _update_levels(merged)
+    if ids is None:
+        raise NegativeStock("A stock change would take a quantity below zero (no stock of that type there).")
+    return _movements(keys, merged, fields, ids)
+
+
+def _movements(keys: list[Key], merged: dict[Key, int], fields: dict, ids: list[int] | None) -> list[Movement]:
+    movements = [
+        Movement(
+            id=ids[index] if ids is not None else None,
+            part_id=part_id,
+            warehouse_id=warehouse_id,
+            location_id=location_id,
+            type=type_,
+            delta=merged[(part_id, warehouse_id, location_id, type_)],
+            **fields,
+        )
+        for index, (part_id, warehouse_id, location_id, type_) in enumerate(keys)
+    ]
+    if ids is not None:
+        for movement in movements:
+            movement._state.adding = False
+            movement._state.db = connection.alias
     return movements
 
 
-# --- PostgreSQL: arrays through unnest, a fixed number of statements -------------------------------------------
+# --- PostgreSQL: one statement per batch, arrays through unnest --------------------------------------------------
 
 
 def _columns(keys: list[Key], merged: dict[Key, int]):
@@ -129,71 +146,138 @@ def _columns(keys: list[Key], merged: dict[Key, int]):
     )
 
 
-def _update_rows_pg(keys: list[Key], merged: dict[Key, int], now) -> None:
-    parts, warehouses, locations, types, deltas = _columns(keys, merged)
-    with connection.cursor() as cursor:
-        # Increases may create rows; PostgreSQL checks CHECK constraints on the proposed row
-        # before resolving a conflict, so decreases (which need an existing row) go separately.
-        cursor.execute(
-            f"""
-            INSERT INTO {_ROWS} (part_id, warehouse_id, location_id, type, quantity, updated_at)
-            SELECT u.part_id, u.warehouse_id, u.location_id, u.type, u.delta, %s
-            FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::bigint[])
-                 AS u(part_id, warehouse_id, location_id, type, delta)
-            WHERE u.delta > 0
-            ON CONFLICT (part_id, location_id, type)
-            DO UPDATE SET quantity = {_ROWS}.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
-            """,
-            [now, parts, warehouses, locations, types, deltas],
-        )
-        decreases = sum(1 for delta in deltas if delta < 0)
-        if not decreases:
-            return
-        cursor.execute(
-            f"""
-            UPDATE {_ROWS} AS r SET quantity = r.quantity + u.delta, updated_at = %s
-            FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::bigint[]) AS u(part_id, location_id, type, delta)
-            WHERE u.delta < 0 AND r.part_id = u.part_id AND r.location_id = u.location_id AND r.type = u.type
-            """,
-            [now, parts, locations, types, deltas],
-        )
-        if cursor.rowcount != decreases:
-            raise NegativeStock("A stock change would take a quantity below zero (no stock of that type there).")
+_LEVEL_ARRAYS = ", ".join("%s::bigint[]" for _ in FIGURE_COLUMNS)
+_LEVEL_COLUMNS = ", ".join(FIGURE_COLUMNS)
+_LEVEL_ADD = ", ".join(f"{col} = {_LEVELS}.{col} + EXCLUDED.{col}" for col in FIGURE_COLUMNS)
+
+# Every part of the batch in one statement: data-modifying CTEs share one snapshot, taken after the caller's
+# part locks were granted, so `short` sees exactly the rows the writes will change. When a decrease lacks the
+# stock, `ok` is false and no CTE writes anything: the refusal needs neither an error nor a savepoint.
+# Increases may create rows; PostgreSQL checks CHECK constraints on the proposed row before resolving a
+# conflict, so decreases (which need an existing row) are a separate UPDATE. Merged keys are unique, so no
+# row is touched twice. Summaries only ever sum non-negative rows, so their upserts are plainly additive.
+_APPLY_SQL = f"""
+WITH u AS (
+    SELECT * FROM unnest(%(parts)s::bigint[], %(warehouses)s::bigint[], %(locations)s::bigint[],
+                         %(types)s::varchar[], %(deltas)s::bigint[])
+         WITH ORDINALITY AS u(part_id, warehouse_id, location_id, type, delta, n)
+),
+short AS (
+    SELECT 1 FROM u LEFT JOIN {_ROWS} AS r
+        ON r.part_id = u.part_id AND r.location_id = u.location_id AND r.type = u.type
+    WHERE u.delta < 0 AND (r.id IS NULL OR r.quantity + u.delta < 0)
+    LIMIT 1
+),
+ok AS (SELECT NOT EXISTS (SELECT 1 FROM short) AS ok),
+increased AS (
+    INSERT INTO {_ROWS} (part_id, warehouse_id, location_id, type, quantity, updated_at)
+    SELECT u.part_id, u.warehouse_id, u.location_id, u.type, u.delta, %(now)s
+    FROM u WHERE u.delta > 0 AND (SELECT ok FROM ok)
+    ON CONFLICT (part_id, location_id, type)
+    DO UPDATE SET quantity = {_ROWS}.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
+    RETURNING 1
+),
+decreased AS (
+    UPDATE {_ROWS} AS r SET quantity = r.quantity + u.delta, updated_at = %(now)s
+    FROM u
+    WHERE u.delta < 0 AND r.part_id = u.part_id AND r.location_id = u.location_id AND r.type = u.type
+      AND (SELECT ok FROM ok)
+    RETURNING 1
+),
+moved AS (
+    INSERT INTO {_MOVEMENTS}
+        (created_at, user_id, part_id, warehouse_id, location_id, type, delta,
+         reason, reference_kind, reference_id, reference)
+    SELECT %(now)s, %(user_id)s, u.part_id, u.warehouse_id, u.location_id, u.type, u.delta,
+           %(reason)s, %(reference_kind)s, %(reference_id)s, %(reference)s
+    FROM u WHERE (SELECT ok FROM ok)
+    ORDER BY u.n
+    RETURNING id
+),
+per_warehouse AS (
+    INSERT INTO {_LEVELS} (part_id, warehouse_id, {_LEVEL_COLUMNS})
+    SELECT * FROM unnest(%(wh_parts)s::bigint[], %(wh_warehouses)s::bigint[], {{wh_figures}})
+    WHERE (SELECT ok FROM ok)
+    ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {_LEVEL_ADD}
+    RETURNING 1
+),
+per_part AS (
+    INSERT INTO {_LEVELS} (part_id, warehouse_id, {_LEVEL_COLUMNS})
+    SELECT * FROM unnest(%(all_parts)s::bigint[], %(all_warehouses)s::bigint[], {{all_figures}})
+    WHERE (SELECT ok FROM ok)
+    ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {_LEVEL_ADD}
+    RETURNING 1
+)
+SELECT (SELECT ok FROM ok),
+       (SELECT count(*) FROM decreased),
+       ARRAY(SELECT id FROM moved ORDER BY id),
+       (SELECT count(*) FROM per_warehouse) + (SELECT count(*) FROM per_part)
+"""
+_APPLY_SQL = _APPLY_SQL.format(
+    wh_figures=", ".join(f"%(wh_{col})s::bigint[]" for col in FIGURE_COLUMNS),
+    all_figures=", ".join(f"%(all_{col})s::bigint[]" for col in FIGURE_COLUMNS),
+)
 
 
-def _insert_movements_pg(keys: list[Key], merged: dict[Key, int], fields: dict) -> list[int]:
+def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> list[int] | None:
+    """Rows, movements and both StockLevel summaries in one round trip.
+
+    Returns the movement ids in key order, or None when a decrease lacks the stock (nothing written).
+    """
     parts, warehouses, locations, types, deltas = _columns(keys, merged)
+    per_level = _per_level(merged)
+    with_wh = sorted(key for key in per_level if key[1] is not None)
+    totals = sorted(key for key in per_level if key[1] is None)
+    params = {
+        "parts": parts,
+        "warehouses": warehouses,
+        "locations": locations,
+        "types": types,
+        "deltas": deltas,
+        "now": now,
+        "user_id": fields["user_id"],
+        "reason": fields["reason"],
+        "reference_kind": fields["reference_kind"],
+        "reference_id": fields["reference_id"],
+        "reference": fields["reference"],
+        "wh_parts": [key[0] for key in with_wh],
+        "wh_warehouses": [key[1] for key in with_wh],
+        "all_parts": [key[0] for key in totals],
+        "all_warehouses": [None] * len(totals),
+    }
+    for col in FIGURE_COLUMNS:
+        params[f"wh_{col}"] = [per_level[key][col] for key in with_wh]
+        params[f"all_{col}"] = [per_level[key][col] for key in totals]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {_MOVEMENTS}
-                (created_at, user_id, part_id, warehouse_id, location_id, type, delta,
-                 reason, reference_kind, reference_id, reference)
-            SELECT %s, %s, u.part_id, u.warehouse_id, u.location_id, u.type, u.delta, %s, %s, %s, %s
-            FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::bigint[])
-                 WITH ORDINALITY AS u(part_id, warehouse_id, location_id, type, delta, n)
-            ORDER BY u.n
-            RETURNING id
-            """,
-            [
-                fields["created_at"],
-                fields["user_id"],
-                fields["reason"],
-                fields["reference_kind"],
-                fields["reference_id"],
-                fields["reference"],
-                parts,
-                warehouses,
-                locations,
-                types,
-                deltas,
-            ],
-        )
-        # INSERT … SELECT … ORDER BY returns ids in insertion order (one statement, one sequence).
-        return sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(_APPLY_SQL, params)
+        is_ok, decreased, ids, _levels = cursor.fetchone()
+    if not is_ok:
+        return None
+    if decreased != sum(1 for delta in deltas if delta < 0) or len(ids) != len(keys):
+        # cannot happen under the part locks; the writes are in, so the transaction must not commit
+        transaction.set_rollback(True)
+        raise NegativeStock("A stock change raced with another writer; nothing is applied.")
+    # INSERT … SELECT … ORDER BY takes ids from one sequence in insertion order.
+    return ids
 
 
 # --- Portable path (SQLite) -------------------------------------------------------------------------------------
+
+
+def _apply_portable(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> list[Movement]:
+    """The embedded default: chunked portable statements; the savepoint undoes a refused decrease."""
+    with transaction.atomic():
+        lock_parts(part_id for part_id, _, _, _ in merged)
+        try:
+            with transaction.atomic():
+                _ensure_rows(keys, now)
+                _update_rows(keys, merged, now)
+        except IntegrityError as exc:
+            raise NegativeStock(f"A stock change would make a quantity negative ({exc}).") from exc
+        movements = _movements(keys, merged, fields, None)
+        Movement.objects.bulk_create(movements, batch_size=_CHUNK)
+        _update_levels(merged)
+    return movements
 
 
 def _ensure_rows(keys, now) -> None:
@@ -229,17 +313,20 @@ def _update_rows(keys, merged, now) -> None:
 # --- StockLevel summaries ---------------------------------------------------------------------------------------
 
 
-def _update_levels(merged: dict[Key, int]) -> None:
-    """Add the deltas to StockLevel rows per part × warehouse and per part (warehouse NULL)."""
+def _per_level(merged: dict[Key, int]) -> dict[tuple[int, int | None], dict[str, int]]:
+    """The deltas summed per part × warehouse and per part (warehouse None)."""
     per_level: dict[tuple[int, int | None], dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURE_COLUMNS, 0))
     for (part_id, warehouse_id, _location_id, type_), delta in merged.items():
         per_level[(part_id, warehouse_id)][type_] += delta
         per_level[(part_id, None)][type_] += delta
+    return per_level
+
+
+def _update_levels(merged: dict[Key, int]) -> None:
+    """Add the deltas to StockLevel rows per part × warehouse and per part (warehouse NULL)."""
+    per_level = _per_level(merged)
     keys = sorted(per_level, key=lambda key: (key[0], key[1] is None, key[1] or 0))
     columns = ", ".join(FIGURE_COLUMNS)
-    if connection.vendor == "postgresql":
-        _update_levels_pg(keys, per_level, columns)
-        return
     zeros = ", ".join("0" for _ in FIGURE_COLUMNS)
     set_clause = ", ".join(f"{col} = {_LEVELS}.{col} + v.column{i + 3}" for i, col in enumerate(FIGURE_COLUMNS))
     placeholders = "(CAST(%s AS BIGINT), CAST(%s AS BIGINT), " + ", ".join(["CAST(%s AS BIGINT)"] * len(FIGURE_COLUMNS))
@@ -270,28 +357,4 @@ def _update_levels(merged: dict[Key, int]) -> None:
                 f"UPDATE {_LEVELS} SET {set_clause} FROM (VALUES {', '.join([placeholders] * len(chunk))}) AS v "
                 f"WHERE {_LEVELS}.part_id = v.column1 AND COALESCE({_LEVELS}.warehouse_id, 0) = v.column2",
                 params,
-            )
-
-
-def _update_levels_pg(keys, per_level, columns: str) -> None:
-    """Summaries only ever sum non-negative rows, so a plain additive upsert is safe here."""
-    with_wh = [key for key in keys if key[1] is not None]
-    totals = [key for key in keys if key[1] is None]
-    unnest_columns = ", ".join("%s::bigint[]" for _ in FIGURE_COLUMNS)
-    add = ", ".join(f"{col} = {_LEVELS}.{col} + EXCLUDED.{col}" for col in FIGURE_COLUMNS)
-    with connection.cursor() as cursor:
-        for subset, conflict in (
-            (with_wh, "(part_id, warehouse_id) WHERE warehouse_id IS NOT NULL"),
-            (totals, "(part_id) WHERE warehouse_id IS NULL"),
-        ):
-            if not subset:
-                continue
-            figures = [[per_level[key][col] for key in subset] for col in FIGURE_COLUMNS]
-            cursor.execute(
-                f"""
-                INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns})
-                SELECT * FROM unnest(%s::bigint[], %s::bigint[], {unnest_columns})
-                ON CONFLICT {conflict} DO UPDATE SET {add}
-                """,
-                [[key[0] for key in subset], [key[1] for key in subset], *figures],
             )

@@ -1,6 +1,9 @@
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from inventory.errors import NegativeStock
+from inventory.locks import lock_parts
 from inventory.models import InventoryRow, Movement, Part, StockLevel, StockType
 from inventory.services import Reference, StockChange, apply_stock_changes, create_warehouse, default_location
 
@@ -82,3 +85,64 @@ def test_with_figures_generic_part_adds_positive_alternate_balances(stock_setup,
     # 3 planned − 7 allocated − 5 threshold + max(0, 40 − 10) + max(0, 2 − 10)
     assert total.stock_balance == 21
     assert at_main.stock_balance == 21
+
+
+def test_apply_stock_changes_is_one_statement_when_the_caller_holds_the_locks(stock_setup):
+    main, east, part = stock_setup
+    apply_stock_changes(changes=[change(part, main, StockType.AVAILABLE, 10)], reason="count")
+
+    changes = [
+        change(part, main, StockType.AVAILABLE, -4),
+        change(part, main, StockType.RESERVED, 4),
+        change(part, east, StockType.ORDERED, 6),
+    ]
+
+    with transaction.atomic():
+        locked = lock_parts([part.id])
+        with CaptureQueriesContext(connection) as context:
+            movements = apply_stock_changes(changes=changes, reason="reserve", locked_part_ids=locked)
+
+    # no lock, no savepoint: rows, movements and both StockLevel summaries in one statement
+    assert len(context.captured_queries) == 1
+    assert [m.delta for m in movements] == [-4, 4, 6]
+    assert sorted(m.id for m in movements) == sorted(
+        Movement.objects.filter(reason="reserve").values_list("id", flat=True)
+    )
+    levels = {lvl.warehouse_id: lvl for lvl in StockLevel.objects.with_figures()}
+    assert (levels[main.id].available, levels[main.id].reserved) == (6, 4)
+    assert (levels[east.id].ordered, levels[None].available, levels[None].on_order) == (6, 6, 6)
+
+
+def test_apply_stock_changes_refuses_parts_the_caller_did_not_lock(stock_setup, client_a):
+    main, _east, part = stock_setup
+    other = Part.objects.create(client=client_a, sku="OTHER")
+
+    with transaction.atomic():
+        locked = lock_parts([part.id])
+        with pytest.raises(RuntimeError, match="not locked"):
+            apply_stock_changes(
+                changes=[change(part, main, StockType.AVAILABLE, 1), change(other, main, StockType.AVAILABLE, 1)],
+                reason="count",
+                locked_part_ids=locked,
+            )
+
+    assert Movement.objects.count() == 0
+    assert InventoryRow.objects.count() == 0
+
+
+def test_apply_stock_changes_refusal_keeps_the_callers_transaction_usable(stock_setup):
+    main, _east, part = stock_setup
+    apply_stock_changes(changes=[change(part, main, StockType.AVAILABLE, 3)], reason="count")
+
+    with transaction.atomic():
+        # a decrease with no row at all, and one below zero: both refused, nothing written
+        for refused in (change(part, main, StockType.OBSOLETE, -1), change(part, main, StockType.AVAILABLE, -4)):
+            with pytest.raises(NegativeStock):
+                apply_stock_changes(changes=[refused, change(part, main, StockType.PLANNED, 1)], reason="refused")
+        # the transaction goes on
+        apply_stock_changes(changes=[change(part, main, StockType.AVAILABLE, -3)], reason="fits")
+
+    assert list(Movement.objects.order_by("id").values_list("reason", "delta")) == [("count", 3), ("fits", -3)]
+    assert list(InventoryRow.objects.values_list("type", "quantity")) == [(StockType.AVAILABLE, 0)]
+    level = StockLevel.objects.get(part=part, warehouse=None)
+    assert (level.available, level.planned) == (0, 0)
