@@ -9,6 +9,7 @@ the job.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -61,6 +62,57 @@ def next_job_number() -> str:
     return f"J-{value:06d}"
 
 
+# the number next_job_number() formats, drawn from the sequence inside the INSERT itself
+_INSERT_JOB_SQL = f"""
+INSERT INTO {Job._meta.db_table}
+    (number, client_id, title, state, output_part_id, output_warehouse_id, batch_size, created_by_id,
+     created_at, updated_at)
+SELECT 'J-' || CASE WHEN s.n < 1000000 THEN lpad(s.n::text, 6, '0') ELSE s.n::text END,
+       %s, %s, %s, %s, %s, %s, %s, %s, %s
+FROM (SELECT nextval('jobs_job_number_seq') AS n) AS s
+RETURNING id, number
+"""
+
+
+def _create_job(*, client, user, title: str, output: OutputSpec | None) -> Job:
+    """A new Reserved job with its number; on PostgreSQL one INSERT … RETURNING (no separate nextval)."""
+    now = timezone.now()
+    job = Job(
+        client=client,
+        title=title,
+        state=Job.State.RESERVED,
+        output_part=output.part if output else None,
+        output_warehouse=output.warehouse if output else None,
+        batch_size=output.batch_size if output else None,
+        created_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+    if connection.vendor != "postgresql":
+        job.number = next_job_number()
+        job.save(force_insert=True)
+        return job
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_JOB_SQL,
+            [
+                client.id,
+                job.title,
+                job.state,
+                job.output_part_id,
+                job.output_warehouse_id,
+                job.batch_size,
+                job.created_by_id,
+                now,
+                now,
+            ],
+        )
+        job.id, job.number = cursor.fetchone()
+    job._state.adding = False
+    job._state.db = connection.alias
+    return job
+
+
 def _reference(job: Job) -> Reference:
     return Reference(kind=Movement.ReferenceKind.JOB, id=job.id, label=job.number)
 
@@ -73,8 +125,8 @@ def _lock_job(job: Job) -> Job:
     )
 
 
-def _record(job: Job, user, kind: str, *, from_state="", to_state="", from_stage=None, to_stage=None, note=""):
-    return JobEvent.objects.create(
+def _event(job: Job, user, kind: str, *, from_state="", to_state="", from_stage=None, to_stage=None, note=""):
+    return JobEvent(
         job=job,
         user=user if user is not None and user.is_authenticated else None,
         kind=kind,
@@ -86,16 +138,43 @@ def _record(job: Job, user, kind: str, *, from_state="", to_state="", from_stage
     )
 
 
+def _record(job: Job, user, kind: str, **fields) -> JobEvent:
+    event = _event(job, user, kind, **fields)
+    event.save(force_insert=True)
+    return event
+
+
+# (database name, warehouse id) → its default location's id. A warehouse's default location never changes
+# once created, and an entry is added only after the transaction that read it commits, so a location
+# created in a transaction that rolls back is never remembered.
+_default_location_ids: dict[tuple[str, int], int] = {}
+
+
+def _remember_default_location(key: tuple[str, int], location_id: int) -> None:
+    _default_location_ids[key] = location_id
+
+
 class _DefaultLocations:
-    """default_location() per warehouse, looked up once per transaction."""
+    """default_location()'s id per warehouse id: looked up once per transaction, once per process after a commit."""
 
     def __init__(self):
-        self._cache: dict[int, Location] = {}
+        self._cache: dict[int, int] = {}
 
-    def __call__(self, warehouse: Warehouse) -> Location:
-        if warehouse.id not in self._cache:
-            self._cache[warehouse.id] = default_location(warehouse)
-        return self._cache[warehouse.id]
+    def __call__(self, warehouse_id: int) -> int:
+        if warehouse_id not in self._cache:
+            key = (connection.settings_dict["NAME"], warehouse_id)
+            location_id = _default_location_ids.get(key)
+            if location_id is None:
+                location_id = (
+                    Location.objects.filter(warehouse_id=warehouse_id, is_default=True)
+                    .values_list("id", flat=True)
+                    .first()
+                )
+                if location_id is None:
+                    location_id = default_location(Warehouse.objects.get(pk=warehouse_id)).id
+                transaction.on_commit(partial(_remember_default_location, key, location_id))
+            self._cache[warehouse_id] = location_id
+        return self._cache[warehouse_id]
 
 
 def _available_rows(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[list[int]]]:
@@ -138,38 +217,94 @@ def _reserve_changes(part_id: int, warehouse_id: int, taken: list[tuple[int, int
     return changes
 
 
-def _add_reservations(line: JobLine, taken: list[tuple[int, int]], existing: dict[int, JobLineReservation]) -> None:
-    """Record where a line's new Reserved units sit (merged into the line's row per location)."""
-    new = []
-    for location_id, amount in taken:
-        current = existing.get(location_id)
-        if current is None:
-            new.append(JobLineReservation(line=line, location_id=location_id, quantity=amount))
+class _ReservationWrites:
+    """JobLineReservation rows to insert, update and delete, written together: at most one statement each."""
+
+    def __init__(self):
+        self.new: list[JobLineReservation] = []
+        self.changed: dict[int, JobLineReservation] = {}
+        self.gone: set[int] = set()
+
+    def add(self, line: JobLine, taken: list[tuple[int, int]], existing: dict[int, JobLineReservation]) -> None:
+        """Record where a line's new Reserved units sit (merged into the line's row per location)."""
+        for location_id, amount in taken:
+            current = existing.get(location_id)
+            if current is None:
+                self.new.append(JobLineReservation(line=line, location_id=location_id, quantity=amount))
+            else:
+                current.quantity += amount
+                self.changed[current.id] = current
+
+    def take_back(self, reservation: JobLineReservation, amount: int) -> None:
+        reservation.quantity -= amount
+        if reservation.quantity:
+            self.changed[reservation.id] = reservation
         else:
-            current.quantity += amount
-            current.save(update_fields=["quantity"])
-    if new:
-        JobLineReservation.objects.bulk_create(new)
+            self.changed.pop(reservation.id, None)
+            self.gone.add(reservation.id)
+
+    def write(self) -> None:
+        if self.gone:
+            JobLineReservation.objects.filter(id__in=sorted(self.gone)).delete()
+        if self.changed:
+            JobLineReservation.objects.bulk_update(list(self.changed.values()), ["quantity"])
+        if self.new:
+            JobLineReservation.objects.bulk_create(self.new)
 
 
-def _return_reservations(line: JobLine, amount: int, reservations: list[JobLineReservation]) -> list[StockChange]:
+def _return_reservations(
+    line: JobLine, amount: int, reservations: list[JobLineReservation], writes: _ReservationWrites
+) -> list[StockChange]:
     """Give `amount` Reserved units of a line back to Available where they came from, newest location first."""
     changes = []
     for reservation in sorted(reservations, key=lambda r: r.location_id, reverse=True):
         if amount <= 0:
             break
         give = min(amount, reservation.quantity)
+        if not give:
+            continue
         amount -= give
         changes.append(StockChange(line.part_id, line.warehouse_id, reservation.location_id, RESERVED, -give))
         changes.append(StockChange(line.part_id, line.warehouse_id, reservation.location_id, AVAILABLE, give))
-        reservation.quantity -= give
-        if reservation.quantity:
-            reservation.save(update_fields=["quantity"])
-        else:
-            reservation.delete()
+        writes.take_back(reservation, give)
     if amount:
         raise RuntimeError(f"Job line {line.id} records fewer reservations than it holds.")
     return changes
+
+
+def _holdings(lines: Iterable[JobLine]) -> dict[int, list[JobLineReservation]]:
+    """Re-read the lines' figures in place and return their reservations, in one query. Call under the part locks.
+
+    Only part locks guard a line's Reserved and Allocated (the Allocadence pull moves them without the job
+    lock), so whatever was read before `lock_parts` may be stale.
+    """
+    by_id = {line.id: line for line in lines}
+    reservations: dict[int, list[JobLineReservation]] = defaultdict(list)
+    if not by_id:
+        return reservations
+    rows = (
+        JobLine.objects.filter(id__in=list(by_id))
+        .order_by("id", "reservations__id")
+        .values_list(
+            "id",
+            "quantity",
+            "reserved",
+            "allocated",
+            "consumed",
+            "reservations__id",
+            "reservations__location_id",
+            "reservations__quantity",
+        )
+    )
+    for line_id, quantity, reserved, allocated, consumed, reservation_id, location_id, held in rows:
+        line = by_id[line_id]
+        line.quantity, line.reserved, line.allocated, line.consumed = quantity, reserved, allocated, consumed
+        if reservation_id is not None:
+            reservation = JobLineReservation(id=reservation_id, line_id=line_id, location_id=location_id, quantity=held)
+            reservation._state.adding = False
+            reservation._state.db = connection.alias
+            reservations[line_id].append(reservation)
+    return reservations
 
 
 def _validate(*, client, title: str, lines: list[LineSpec], output: OutputSpec | None) -> None:
@@ -250,16 +385,8 @@ def save_job(
         else:
             existing = {}
         wanted = {(spec.part.id, spec.warehouse.id): spec for spec in lines}
-        lock_parts({part_id for part_id, _ in wanted} | {part_id for part_id, _ in existing})
-
-        reservations_by_line: dict[int, list[JobLineReservation]] = defaultdict(list)
-        if existing:
-            for reservation in JobLineReservation.objects.filter(line__job=job):
-                reservations_by_line[reservation.line_id].append(reservation)
-            # re-read the line figures now that the parts are locked
-            for line in JobLine.objects.filter(job=job):
-                current = existing[(line.part_id, line.warehouse_id)]
-                current.reserved, current.allocated, current.quantity = line.reserved, line.allocated, line.quantity
+        locked = lock_parts({part_id for part_id, _ in wanted} | {part_id for part_id, _ in existing})
+        reservations_by_line = _holdings(existing.values())
 
         increases = {
             key: spec.quantity - (existing[key].quantity if key in existing else 0)
@@ -292,20 +419,20 @@ def save_job(
 
         is_new = job is None
         if is_new:
-            job = Job.objects.create(number=next_job_number(), client=client, title=title.strip(), created_by=user)
-        job.title = title.strip()
-        job.output_part = output.part if output else None
-        job.output_warehouse = output.warehouse if output else None
-        job.batch_size = output.batch_size if output else None
-        if not is_new:
+            job = _create_job(client=client, user=user, title=title.strip(), output=output)
+        else:
+            job.title = title.strip()
+            job.output_part = output.part if output else None
+            job.output_warehouse = output.warehouse if output else None
+            job.batch_size = output.batch_size if output else None
             job.save(update_fields=["title", "output_part", "output_warehouse", "batch_size", "updated_at"])
-        elif output:
-            job.save(update_fields=["output_part", "output_warehouse", "batch_size"])
 
         defaults = _DefaultLocations()
+        writes = _ReservationWrites()
         changes: list[StockChange] = []
         notes: list[str] = []
         new_lines: list[tuple[JobLine, list[tuple[int, int]]]] = []
+        changed_lines: list[JobLine] = []
         for spec in lines:
             key = (spec.part.id, spec.warehouse.id)
             taken = plan.get(key, [])
@@ -313,8 +440,9 @@ def save_job(
             uncovered = increases.get(key, 0) - covered
             changes += _reserve_changes(spec.part.id, spec.warehouse.id, taken)
             if uncovered:
-                location = defaults(spec.warehouse)
-                changes.append(StockChange(spec.part.id, spec.warehouse.id, location.id, ALLOCATED, uncovered))
+                changes.append(
+                    StockChange(spec.part.id, spec.warehouse.id, defaults(spec.warehouse.id), ALLOCATED, uncovered)
+                )
             line = existing.get(key)
             if line is None:
                 line = JobLine(
@@ -334,29 +462,34 @@ def save_job(
             if spec.quantity > line.quantity:
                 line.reserved += covered
                 line.allocated += uncovered
-                _add_reservations(line, taken, {r.location_id: r for r in reservations_by_line[line.id]})
+                writes.add(line, taken, {r.location_id: r for r in reservations_by_line[line.id]})
             else:
-                changes += _shrink(line, line.quantity - spec.quantity, reservations_by_line[line.id], defaults)
+                changes += _shrink(line, line.quantity - spec.quantity, reservations_by_line[line.id], defaults, writes)
             line.quantity = spec.quantity
-            line.save(update_fields=["quantity", "reserved", "allocated"])
+            changed_lines.append(line)
 
+        removed: list[int] = []
         for key, line in existing.items():
             if key not in wanted:
                 notes.append(f"− {line.part.sku} @ {line.warehouse.code} × {line.quantity}")
-                changes += _shrink(line, line.quantity, reservations_by_line[line.id], defaults)
-                line.delete()
+                changes += _shrink(line, line.quantity, reservations_by_line[line.id], defaults, writes)
+                removed.append(line.id)
 
         if new_lines:
             JobLine.objects.bulk_create([line for line, _ in new_lines])
-            JobLineReservation.objects.bulk_create(
-                [
-                    JobLineReservation(line=line, location_id=location_id, quantity=amount)
-                    for line, taken in new_lines
-                    for location_id, amount in taken
-                ]
-            )
+            for line, taken in new_lines:
+                writes.add(line, taken, {})
+        writes.write()
+        if changed_lines:
+            JobLine.objects.bulk_update(changed_lines, ["quantity", "reserved", "allocated"])
+        if removed:
+            JobLine.objects.filter(id__in=removed).delete()
         apply_stock_changes(
-            changes=changes, reason="reserved for job" if is_new else "job edited", reference=_reference(job), user=user
+            changes=changes,
+            reason="reserved for job" if is_new else "job edited",
+            reference=_reference(job),
+            user=user,
+            locked_part_ids=locked,
         )
         short_note = "; ".join(
             f"shortfall {s.sku} @ {s.warehouse_code}: {s.requested - s.available}" for s in shortages
@@ -372,17 +505,20 @@ def save_job(
     return job
 
 
-def _shrink(line: JobLine, amount: int, reservations: list[JobLineReservation], defaults) -> list[StockChange]:
+def _shrink(
+    line: JobLine, amount: int, reservations: list[JobLineReservation], defaults, writes: _ReservationWrites
+) -> list[StockChange]:
     """Reduce what a line holds by `amount`: Allocated first (uncovered need), then Reserved."""
     changes = []
     from_allocated = min(amount, line.allocated)
     if from_allocated:
-        location = defaults(line.warehouse)
-        changes.append(StockChange(line.part_id, line.warehouse_id, location.id, ALLOCATED, -from_allocated))
+        changes.append(
+            StockChange(line.part_id, line.warehouse_id, defaults(line.warehouse_id), ALLOCATED, -from_allocated)
+        )
         line.allocated -= from_allocated
     from_reserved = amount - from_allocated
     if from_reserved:
-        changes += _return_reservations(line, from_reserved, reservations)
+        changes += _return_reservations(line, from_reserved, reservations, writes)
         line.reserved -= from_reserved
     return changes
 
@@ -396,11 +532,14 @@ def reserve_now(*, job: Job, user) -> int:
         short = list(job.lines.filter(allocated__gt=0).select_related("part", "warehouse"))
         if not short:
             return 0
-        lock_parts(line.part_id for line in short)
-        short = list(job.lines.filter(allocated__gt=0).select_related("part", "warehouse"))
+        locked = lock_parts(line.part_id for line in short)
+        reservations_by_line = _holdings(short)
+        short = [line for line in short if line.allocated > 0]
         available = _available_rows({(line.part_id, line.warehouse_id) for line in short})
         defaults = _DefaultLocations()
+        writes = _ReservationWrites()
         changes: list[StockChange] = []
+        covered_lines: list[JobLine] = []
         total = 0
         notes = []
         for line in short:
@@ -411,15 +550,19 @@ def reserve_now(*, job: Job, user) -> int:
             total += covered
             changes += _reserve_changes(line.part_id, line.warehouse_id, taken)
             changes.append(
-                StockChange(line.part_id, line.warehouse_id, defaults(line.warehouse).id, ALLOCATED, -covered)
+                StockChange(line.part_id, line.warehouse_id, defaults(line.warehouse_id), ALLOCATED, -covered)
             )
-            _add_reservations(line, taken, {r.location_id: r for r in line.reservations.all()})
+            writes.add(line, taken, {r.location_id: r for r in reservations_by_line[line.id]})
             line.reserved += covered
             line.allocated -= covered
-            line.save(update_fields=["reserved", "allocated"])
+            covered_lines.append(line)
             notes.append(f"{line.part.sku} @ {line.warehouse.code}: +{covered} reserved, {line.allocated} still short")
         if total:
-            apply_stock_changes(changes=changes, reason="reserve now", reference=_reference(job), user=user)
+            writes.write()
+            JobLine.objects.bulk_update(covered_lines, ["reserved", "allocated"])
+            apply_stock_changes(
+                changes=changes, reason="reserve now", reference=_reference(job), user=user, locked_part_ids=locked
+            )
             _record(job, user, JobEvent.Kind.RESERVED_NOW, note="; ".join(notes))
     return total
 
@@ -436,18 +579,20 @@ def cancel_job(*, job: Job, user, note: str = "") -> Job:
             raise IllegalTransition(
                 f"Job {job.number} is {job.get_state_display()}; only Reserved jobs can be cancelled.", state=job.state
             )
-        lines = list(job.lines.select_related("warehouse"))
-        lock_parts(line.part_id for line in lines)
-        lines = list(job.lines.select_related("warehouse"))
-        reservations_by_line: dict[int, list[JobLineReservation]] = defaultdict(list)
-        for reservation in JobLineReservation.objects.filter(line__job=job):
-            reservations_by_line[reservation.line_id].append(reservation)
+        lines = list(job.lines.all())
+        locked = lock_parts(line.part_id for line in lines)
+        reservations_by_line = _holdings(lines)
         defaults = _DefaultLocations()
+        writes = _ReservationWrites()
         changes: list[StockChange] = []
         for line in lines:
-            changes += _shrink(line, line.reserved + line.allocated, reservations_by_line[line.id], defaults)
+            changes += _shrink(line, line.reserved + line.allocated, reservations_by_line[line.id], defaults, writes)
+        # everything goes back: one DELETE for every reservation of the job, one UPDATE for every line
+        JobLineReservation.objects.filter(line_id__in=[line.id for line in lines]).delete()
         JobLine.objects.filter(job=job).update(reserved=0, allocated=0)
-        apply_stock_changes(changes=changes, reason="job cancelled", reference=_reference(job), user=user)
+        apply_stock_changes(
+            changes=changes, reason="job cancelled", reference=_reference(job), user=user, locked_part_ids=locked
+        )
         job.state = Job.State.CANCELLED
         job.cancelled_at = timezone.now()
         job.save(update_fields=["state", "cancelled_at", "updated_at"])
@@ -471,17 +616,14 @@ def release_job(*, job: Job, user) -> Job:
                 f"Job {job.number} is {job.get_state_display()}; only Reserved jobs can be released.", state=job.state
             )
         lines = list(job.lines.select_related("part", "warehouse"))
-        lock_parts([line.part_id for line in lines] + ([job.output_part_id] if job.output_part_id else []))
-        lines = list(job.lines.select_related("part", "warehouse"))
+        locked = lock_parts([line.part_id for line in lines] + ([job.output_part_id] if job.output_part_id else []))
+        reservations_by_line = _holdings(lines)
         short = [f"{line.part.sku} @ {line.warehouse.code} short {line.allocated}" for line in lines if line.allocated]
         if short:
             raise JobNotFullyReserved(number=job.number, short_lines=short)
-        reservations_by_line: dict[int, list[JobLineReservation]] = defaultdict(list)
-        for reservation in JobLineReservation.objects.filter(line__job=job):
-            reservations_by_line[reservation.line_id].append(reservation)
 
         consumed: list[StockChange] = []
-        consumed_line_ids = []
+        consumed_lines: list[JobLine] = []
         allocadence_warehouse = None
         for line in lines:
             if line.warehouse.is_allocadence:
@@ -493,24 +635,25 @@ def release_job(*, job: Job, user) -> Job:
                         line.part_id, line.warehouse_id, reservation.location_id, RESERVED, -reservation.quantity
                     )
                 )
-            consumed_line_ids.append(line.id)
             line.consumed, line.reserved = line.consumed + line.reserved, 0
-        if consumed_line_ids:
-            JobLine.objects.bulk_update(
-                [line for line in lines if line.id in consumed_line_ids], ["consumed", "reserved"]
-            )
-            JobLineReservation.objects.filter(line_id__in=consumed_line_ids).delete()
+            consumed_lines.append(line)
+        if consumed_lines:
+            JobLine.objects.bulk_update(consumed_lines, ["consumed", "reserved"])
+            JobLineReservation.objects.filter(line_id__in=[line.id for line in consumed_lines]).delete()
         reference = _reference(job)
-        apply_stock_changes(changes=consumed, reason="consumed at release", reference=reference, user=user)
+        apply_stock_changes(
+            changes=consumed, reason="consumed at release", reference=reference, user=user, locked_part_ids=locked
+        )
         if job.output_part_id:
-            location = default_location(job.output_warehouse)
+            location_id = _DefaultLocations()(job.output_warehouse_id)
             apply_stock_changes(
                 changes=[
-                    StockChange(job.output_part_id, job.output_warehouse_id, location.id, IN_PRODUCTION, job.batch_size)
+                    StockChange(job.output_part_id, job.output_warehouse_id, location_id, IN_PRODUCTION, job.batch_size)
                 ],
                 reason="in production",
                 reference=reference,
                 user=user,
+                locked_part_ids=locked,
             )
         job.state = Job.State.RELEASED
         job.released_at = timezone.now()
@@ -543,7 +686,7 @@ def drop_released_reservations(*, job: Job, user=None, note: str = "") -> int:
         part_ids = list(job.lines.filter(reserved__gt=0).values_list("part_id", flat=True))
         if not part_ids:
             return 0
-        lock_parts(part_ids)
+        locked = lock_parts(part_ids)
         lines = list(job.lines.filter(reserved__gt=0))
         by_id = {line.id: line for line in lines}
         reservations = list(JobLineReservation.objects.filter(line__in=lines))
@@ -561,6 +704,7 @@ def drop_released_reservations(*, job: Job, user=None, note: str = "") -> int:
             reason="reservation dropped: Allocadence confirmed the order",
             reference=_reference(job),
             user=user,
+            locked_part_ids=locked,
         )
         _record(job, user, JobEvent.Kind.RESERVATION_DROPPED, note=note or f"{dropped} reserved units dropped")
     return dropped
@@ -583,29 +727,39 @@ def move_reserved_to_allocated(
                 part_id=part_id, warehouse_id=warehouse_id, reserved__gt=0, job__state=Job.State.RESERVED
             )
             .select_related("job", "warehouse", "part")
+            .prefetch_related("reservations")
             .order_by("-job__created_at", "-job_id", "-id")
         )
         defaults = _DefaultLocations()
+        writes = _ReservationWrites()
         changes: list[StockChange] = []
+        moved_lines: list[JobLine] = []
+        events: list[JobEvent] = []
         remaining = quantity
         for line in lines:
             if remaining <= 0:
                 break
             amount = min(remaining, line.reserved)
             remaining -= amount
-            returned = _return_reservations(line, amount, list(line.reservations.all()))
+            returned = _return_reservations(line, amount, list(line.reservations.all()), writes)
             # the units left the building: Reserved goes down, the job's need becomes Allocated
             changes += [change for change in returned if change.type == RESERVED]
-            changes.append(StockChange(part_id, warehouse_id, defaults(line.warehouse).id, ALLOCATED, amount))
+            changes.append(StockChange(part_id, warehouse_id, defaults(line.warehouse_id), ALLOCATED, amount))
             line.reserved -= amount
             line.allocated += amount
-            line.save(update_fields=["reserved", "allocated"])
-            _record(
-                line.job,
-                user,
-                JobEvent.Kind.EDITED,
-                note=f"{amount} of {line.part.sku} @ {line.warehouse.code} used outside the portal: now Allocated",
+            moved_lines.append(line)
+            events.append(
+                _event(
+                    line.job,
+                    user,
+                    JobEvent.Kind.EDITED,
+                    note=f"{amount} of {line.part.sku} @ {line.warehouse.code} used outside the portal: now Allocated",
+                )
             )
+        writes.write()
+        if moved_lines:
+            JobLine.objects.bulk_update(moved_lines, ["reserved", "allocated"])
+            JobEvent.objects.bulk_create(events)
         apply_stock_changes(changes=changes, reason="stock used outside the portal", reference=reference, user=user)
     return quantity - remaining
 
@@ -683,10 +837,10 @@ def _finish_output(job: Job, user, location: Location | None) -> None:
             raise LocationRequired(f"Choose the location in {warehouse.code} where {job.output_part.sku} goes.")
         if location.warehouse_id != warehouse.id:
             raise ValidationError({"location": f"Location {location} is not in warehouse {warehouse.code}."})
-    lock_parts([job.output_part_id])
-    production_location = default_location(warehouse)
+    locked = lock_parts([job.output_part_id])
+    production_location_id = _DefaultLocations()(warehouse.id)
     held = (
-        InventoryRow.objects.filter(part_id=job.output_part_id, location=production_location, type=IN_PRODUCTION)
+        InventoryRow.objects.filter(part_id=job.output_part_id, location_id=production_location_id, type=IN_PRODUCTION)
         .values_list("quantity", flat=True)
         .first()
         or 0
@@ -694,7 +848,7 @@ def _finish_output(job: Job, user, location: Location | None) -> None:
     amount = min(job.batch_size, held)
     if not amount:
         return
-    changes = [StockChange(job.output_part_id, warehouse.id, production_location.id, IN_PRODUCTION, -amount)]
+    changes = [StockChange(job.output_part_id, warehouse.id, production_location_id, IN_PRODUCTION, -amount)]
     if not warehouse.is_allocadence:
         changes.append(StockChange(job.output_part_id, warehouse.id, location.id, AVAILABLE, amount))
     apply_stock_changes(
@@ -702,4 +856,5 @@ def _finish_output(job: Job, user, location: Location | None) -> None:
         reason="job done" if not warehouse.is_allocadence else "job done: arrives with the Allocadence pull",
         reference=_reference(job),
         user=user,
+        locked_part_ids=locked,
     )

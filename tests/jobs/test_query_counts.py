@@ -1,0 +1,79 @@
+"""Round trips per reservation: the hot path of SPEC §9 (16 clients saving and cancelling jobs)."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from inventory.errors import InsufficientStock
+from jobs.models import Job, JobEvent, JobLine, JobLineReservation
+from jobs.services import LineSpec, cancel_job, save_job
+
+from .conftest import assert_ledger_balanced, figures, make_part, put_stock
+
+# every service runs in transaction.atomic(), which inside the test's own transaction adds SAVEPOINT and
+# RELEASE SAVEPOINT; in production those two are BEGIN and COMMIT, which Django does not count
+OUTER = 2
+
+
+@pytest.fixture
+def two_parts(client_a, local_wh):
+    parts = [make_part(client_a, "QC-A"), make_part(client_a, "QC-B")]
+    for part in parts:
+        put_stock(part, local_wh, 20)
+    return parts
+
+
+def _statements(context) -> list[str]:
+    return [query["sql"].split(None, 1)[0].upper() for query in context.captured_queries]
+
+
+def test_save_job_two_lines_sends_seven_statements(client_a, coordinator, local_wh, two_parts):
+    # given a warm process (one job saved before)
+    lines = [LineSpec(part, local_wh, 2) for part in two_parts]
+    save_job(client=client_a, user=coordinator, title="warm", lines=lines)
+
+    # when a two-line job is saved
+    with CaptureQueriesContext(connection) as context:
+        job = save_job(client=client_a, user=coordinator, title="counted", lines=lines)
+
+    # then: lock parts, read Available, insert job (numbered in the INSERT), lines, reservations,
+    # one ledger statement (rows, movements, StockLevel), the event — and no savepoint of the ledger's
+    assert len(context.captured_queries) == 7 + OUTER
+    assert _statements(context)[1:-1] == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "WITH", "INSERT"]
+    assert job.number == Job.objects.get(pk=job.pk).number
+    assert job.number.startswith("J-") and len(job.number) == 8
+    assert JobLineReservation.objects.filter(line__job=job).count() == 2
+    assert [figures(part, local_wh)["reserved"] for part in two_parts] == [4, 4]
+    assert_ledger_balanced()
+
+
+def test_cancel_job_two_lines_sends_nine_statements(client_a, coordinator, local_wh, two_parts):
+    lines = [LineSpec(part, local_wh, 3) for part in two_parts]
+    cancel_job(job=save_job(client=client_a, user=coordinator, title="warm", lines=lines), user=coordinator)
+    job = save_job(client=client_a, user=coordinator, title="counted", lines=lines)
+
+    with CaptureQueriesContext(connection) as context:
+        cancel_job(job=job, user=coordinator)
+
+    # lock job, its parts' ids, lock parts, lines with reservations, delete reservations, zero the lines,
+    # one ledger statement, the job's state, the event
+    assert len(context.captured_queries) == 9 + OUTER
+    assert "SAVEPOINT" not in " ".join(_statements(context)[1:-1])
+    assert JobLineReservation.objects.filter(line__job=job).count() == 0
+    assert list(JobLine.objects.filter(job=job).values_list("reserved", "allocated")) == [(0, 0), (0, 0)]
+    assert [figures(part, local_wh)["available"] for part in two_parts] == [20, 20]
+    assert list(job.events.values_list("kind", flat=True)) == [JobEvent.Kind.CREATED, JobEvent.Kind.CANCELLED]
+    assert_ledger_balanced()
+
+
+def test_save_job_refused_leaves_the_callers_transaction_usable(client_a, coordinator, local_wh, two_parts):
+    # given a caller's own transaction
+    with transaction.atomic():
+        with pytest.raises(InsufficientStock):
+            save_job(client=client_a, user=coordinator, title="too much", lines=[LineSpec(two_parts[0], local_wh, 21)])
+        # then it can go on and save what fits
+        job = save_job(client=client_a, user=coordinator, title="fits", lines=[LineSpec(two_parts[0], local_wh, 20)])
+
+    assert Job.objects.get() == job
+    assert figures(two_parts[0], local_wh)["available"] == 0
+    assert_ledger_balanced()
