@@ -85,6 +85,7 @@ def child(mode: str, channel: str, database_url: str) -> dict:
 
     from channels import exports
     from channels.filters import sync_log_filter
+    from core.scoping import user_sees_many_clients
 
     user = get_user_model().objects.get(username="bench")
     params = QueryDict(mutable=True)
@@ -98,7 +99,7 @@ def child(mode: str, channel: str, database_url: str) -> dict:
 
     if mode == "export":
         started, cpu = time.perf_counter(), time.process_time()
-        response = exports.xlsx_response(filterset.qs, view="archival")
+        response = exports.xlsx_response(filterset.qs, view="archival", show_client=user_sees_many_clients(user))
         size = sum(len(block) for block in response.streaming_content)
         response.close()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -108,11 +109,12 @@ def child(mode: str, channel: str, database_url: str) -> dict:
 
     from openpyxl import Workbook
 
-    prefetched = list(exports.export_rows(filterset.qs))
+    show_client = user_sees_many_clients(user)
+    prefetched = list(exports.export_rows(filterset.qs, show_client=show_client))
     started, cpu = time.perf_counter(), time.process_time()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Sync log")
-    sheet.append(exports.HEADERS)
+    sheet.append(exports.headers(show_client=show_client))
     for row in prefetched:
         sheet.append(row)
     with tempfile.TemporaryFile() as handle:
@@ -138,16 +140,21 @@ def run_child(mode: str, channel: str, database_url: str) -> dict:
 
 def seed(total: int, small: int) -> None:
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import connection
 
     from channels.models import Channel
-    from core.models import Client
+    from core.models import Client, Membership
+    from core.roles import ADMIN
     from inventory.models import Part
 
     call_command("migrate", verbosity=0, interactive=False)
-    get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password")
     client = Client.objects.create(code="bench", name="Bench Client")
+    # An Admin of the one client, as in production: scoped queries, no Client column.
+    user = get_user_model().objects.create_user("bench", "bench@example.com", "bench-password")
+    user.groups.add(Group.objects.get(name=ADMIN))
+    Membership.objects.create(user=user, client=client)
     channels = {
         code: Channel.objects.create(
             client=client, name=name, code=code, kind=Channel.Kind.SHOPIFY, endpoint="http://127.0.0.1:9"

@@ -26,6 +26,7 @@ from django.utils import timezone
 from channels.exports import export_filename, export_rows, write_workbook
 from channels.filters import sync_log_filter
 from core.models import SyncRun
+from core.scoping import user_sees_many_clients
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ def export_sync_records_task(run_id: int) -> dict:
             SyncRun.objects.filter(pk=run.pk).update(progress_done=done)
 
         with timezone.override(tz), open(partial_path, "wb") as handle:
-            rows = write_workbook(export_rows(filterset.qs, tz=tz), handle, on_progress=progress)
+            show_client = user_sees_many_clients(user)
+            records = export_rows(filterset.qs, show_client=show_client, tz=tz)
+            rows = write_workbook(records, handle, show_client=show_client, on_progress=progress)
         os.replace(partial_path, target)
     except Exception as exc:
         logger.exception("sync log export %s failed", run.pk)

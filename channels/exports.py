@@ -29,25 +29,40 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
-# The columns of the sync log page, in its order (Channel name and code apart, to filter on in Excel):
-# (header, field read with values_list, column width in characters)
-COLUMNS: list[tuple[str, str, int]] = [
-    ("Client", "client__name", 22),
-    ("SKU", "sku", 20),
-    ("Channel SKU", "channel_sku", 22),
-    ("Channel Product ID", "channel_product_id", 26),
-    ("Channel", "channel_name", 24),
-    ("Channel code", "channel_code", 14),
-    ("Inventory", "quantity", 11),
-    ("Date", "created_at", 20),
-    ("Status", "status", 12),
-    ("Error", "error", 60),
+# The columns of the sync log page, in its order: (header, column width in characters). Client only for
+# users who see several clients, like the page; fewer cells also make a faster file.
+COLUMNS: list[tuple[str, int]] = [
+    ("Client", 22),
+    ("SKU", 20),
+    ("Channel SKU", 22),
+    ("Channel Product ID", 26),
+    ("Channel", 30),
+    ("Inventory", 11),
+    ("Date", 20),
+    ("Status", 12),
+    ("Error", 60),
 ]
-HEADERS = [header for header, _, _ in COLUMNS]
-FIELDS = [field for _, field, _ in COLUMNS]
-_STATUS_INDEX = FIELDS.index("status")
-_DATE_INDEXES = tuple(index for index, field in enumerate(FIELDS) if field.endswith("_at"))
+FIELDS = [
+    "client__name",
+    "sku",
+    "channel_sku",
+    "channel_product_id",
+    "channel_name",
+    "channel_code",
+    "quantity",
+    "created_at",
+    "status",
+    "error",
+]
 _STATUS_LABELS = dict(SyncRecord.Status.choices)
+
+
+def columns(*, show_client: bool) -> list[tuple[str, int]]:
+    return COLUMNS if show_client else COLUMNS[1:]
+
+
+def headers(*, show_client: bool) -> list[str]:
+    return [header for header, _ in columns(show_client=show_client)]
 
 
 def neutralise(value):
@@ -67,41 +82,60 @@ def local_naive(value: datetime | None, tz: tzinfo) -> datetime | None:
     return timezone.localtime(value, tz).replace(tzinfo=None, microsecond=0)
 
 
-def export_rows(queryset, *, tz: tzinfo | None = None) -> Iterator[tuple]:
+def export_rows(queryset, *, show_client: bool, tz: tzinfo | None = None) -> Iterator[tuple]:
     """One tuple per record, in the queryset's order, exactly as the file holds them (headers excluded)."""
     tz = tz or timezone.get_current_timezone()
-    for raw in queryset.values_list(*FIELDS).iterator(chunk_size=CHUNK_SIZE):
-        row = [neutralise(value) for value in raw]
-        row[_STATUS_INDEX] = _STATUS_LABELS.get(raw[_STATUS_INDEX], raw[_STATUS_INDEX])
-        for index in _DATE_INDEXES:
-            row[index] = local_naive(raw[index], tz)
-        yield tuple(row)
+    labels = _STATUS_LABELS
+    for (
+        client,
+        sku,
+        channel_sku,
+        product_id,
+        channel_name,
+        channel_code,
+        quantity,
+        created_at,
+        status,
+        error,
+    ) in queryset.values_list(*FIELDS).iterator(chunk_size=CHUNK_SIZE):
+        row = (
+            neutralise(sku),
+            neutralise(channel_sku),
+            neutralise(product_id),
+            neutralise(f"{channel_name} ({channel_code})"),
+            quantity,
+            local_naive(created_at, tz),
+            labels.get(status, status),
+            neutralise(error) or None,
+        )
+        yield (neutralise(client), *row) if show_client else row
 
 
 def write_workbook(
     rows: Iterable[tuple],
     target: BinaryIO | str,
     *,
+    show_client: bool,
     on_progress: Callable[[int], None] | None = None,
     every: int = CHUNK_SIZE,
 ) -> int:
     """Write a styled write-only workbook of `rows` to `target`; returns the number of data rows."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Sync log")
-    for index, (_, _, width) in enumerate(COLUMNS, start=1):
+    shown = columns(show_client=show_client)
+    for index, (_, width) in enumerate(shown, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    sheet.append(_header_cells(sheet))
-    date_cells = {index: WriteOnlyCell(sheet) for index in _DATE_INDEXES}
-    for cell in date_cells.values():
-        cell.number_format = DATE_FORMAT
+    sheet.append(_header_cells(sheet, [header for header, _ in shown]))
+    date_index = [header for header, _ in shown].index("Date")
+    date_cell = WriteOnlyCell(sheet)
+    date_cell.number_format = DATE_FORMAT
     count = 0
     for row in rows:
         values = list(row)
-        for index, cell in date_cells.items():
-            if values[index] is not None:
-                cell.value = values[index]
-                values[index] = cell
+        # One styled cell, refilled per row: write-only sheets serialise each row as it is appended.
+        date_cell.value = values[date_index]
+        values[date_index] = date_cell
         sheet.append(values)
         count += 1
         if on_progress is not None and count % every == 0:
@@ -112,13 +146,13 @@ def write_workbook(
     return count
 
 
-def _header_cells(sheet) -> list[WriteOnlyCell]:
+def _header_cells(sheet, titles: list[str]) -> list[WriteOnlyCell]:
     font = Font(bold=True, color="FFFFFF")
     fill = PatternFill(fill_type="solid", start_color="305496", end_color="305496")
     alignment = Alignment(vertical="center")
     cells = []
-    for header in HEADERS:
-        cell = WriteOnlyCell(sheet, value=header)
+    for title in titles:
+        cell = WriteOnlyCell(sheet, value=title)
         cell.font, cell.fill, cell.alignment = font, fill, alignment
         cells.append(cell)
     return cells
@@ -129,11 +163,12 @@ def export_filename(view: str, when: datetime | None = None) -> str:
     return f"channel-sync-{view}-{when:%Y%m%d-%H%M%S}.xlsx"
 
 
-def xlsx_response(queryset, *, view: str, tz: tzinfo | None = None) -> FileResponse:
+def xlsx_response(queryset, *, view: str, show_client: bool, tz: tzinfo | None = None) -> FileResponse:
     """Write the export to a temporary file, then stream it (FileResponse reads it in blocks and closes it)."""
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
     try:
-        write_workbook(export_rows(queryset, tz=tz), handle)
+        rows = export_rows(queryset, show_client=show_client, tz=tz)
+        write_workbook(rows, handle, show_client=show_client)
         handle.seek(0)
     except BaseException:
         handle.close()

@@ -189,7 +189,7 @@ def export(request):
         )
         messages.info(request, f"Exporting {total:,} records in the background.")
         return redirect("channels:export_status", run_id=run.pk)
-    return exports.xlsx_response(records, view=filterset.view_name)
+    return exports.xlsx_response(records, view=filterset.view_name, show_client=user_sees_many_clients(request.user))
 
 
 def _export_run(request, run_id: int) -> SyncRun:

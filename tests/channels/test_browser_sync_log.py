@@ -58,9 +58,9 @@ def test_browser_admin_force_pushes_archival_errors_and_exports_the_log(
     assert download.suggested_filename.startswith("channel-sync-normal-")
     sheet = load_workbook(io.BytesIO(Path(download.path()).read_bytes()), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:3] == ("Client", "SKU", "Channel SKU")
+    assert rows[0][:3] == ("SKU", "Channel SKU", "Channel Product ID")
     expected = SyncRecord.objects.for_user(admin_user).normal().order_by("-created_at", "-id")
-    assert [(row[1], row[2], row[8]) for row in rows[1:]] == [
+    assert [(row[0], row[1], row[6]) for row in rows[1:]] == [
         (record.sku, record.channel_sku, record.get_status_display()) for record in expected
     ]
-    assert {row[2] for row in rows[1:]} >= {record.channel_sku for record in errors}
+    assert {row[1] for row in rows[1:]} >= {record.channel_sku for record in errors}
