@@ -1,3 +1,5 @@
+import functools
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
@@ -345,7 +347,10 @@ class StockLevelQuerySet(models.QuerySet):
             .annotate(alternates_balance=Cast(Sum(Greatest(_balance_expr(), Value(0))), models.BigIntegerField()))
         )
 
-    def _correlated_alternates_balance(self):
+    @staticmethod
+    @functools.cache
+    def _correlated_alternates_balance():
+        """Built once: constructing these subqueries costs more than the SQL they run for a page."""
         alternate_levels = StockLevel.objects.filter(part__generic_parts=OuterRef("part"))
 
         def alternates_sum(levels):
