@@ -45,6 +45,31 @@ def create_database(name: str, server_url: str | None = None) -> str:
     return urlunsplit(base._replace(path=f"/{name}"))
 
 
+def existing_database(name: str, server_url: str | None = None) -> str | None:
+    """The URL of database `name` on the server of DATABASE_URL if it exists (to reuse a built dataset), else None."""
+    import psycopg2
+
+    base = urlsplit(
+        server_url or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_SERVER
+    )
+    if not base.scheme.startswith("postgres"):
+        sys.exit("benchmarks need a PostgreSQL server (DATABASE_URL=postgres://…)")
+    admin = psycopg2.connect(urlunsplit(base._replace(path="/postgres")))
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            found = cursor.fetchone() is not None
+    finally:
+        admin.close()
+    return urlunsplit(base._replace(path=f"/{name}")) if found else None
+
+
+def load_average() -> str:
+    """The machine's 1/5/15-minute load averages and core count, so a reader knows how busy it was."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} cores"
+
+
 def setup_django(database_url: str, **environ: str) -> None:
     """Point the settings at `database_url` and set Django up (call before importing models)."""
     os.environ["DATABASE_URL"] = database_url
@@ -66,6 +91,20 @@ def percentile(values: Sequence[float], pct: float) -> float:
         return float("nan")
     rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+def time_interleaved(fns: Sequence[Callable[[], object]], *, repeat: int = 30, warmup: int = 3) -> list[list[float]]:
+    """Milliseconds per call of each of `fns`, called in turn in every round: a load spike hits them alike."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    timings: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, out in zip(fns, timings, strict=True):
+            started = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - started) * 1000)
+    return timings
 
 
 def time_calls(fn: Callable[[], object], *, repeat: int = 30, warmup: int = 3) -> list[float]:
