@@ -98,9 +98,7 @@ def _start_run(*, kind: str, client_id=None, detail: str = "", total: int | None
 
 
 def _finish_run(run: SyncRun, *, counts: dict, status: str, error: str = "") -> None:
-    SyncRun.objects.filter(pk=run.pk).update(
-        status=status, counts=counts, error=error, finished_at=timezone.now(), progress_done=F("progress_done")
-    )
+    SyncRun.objects.filter(pk=run.pk).update(status=status, counts=counts, error=error, finished_at=timezone.now())
     run.status, run.counts, run.error = status, counts, error
 
 
