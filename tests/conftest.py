@@ -336,8 +336,13 @@ def browser():
 def page(browser):
     """A fresh browser context (no cookies) and page per test."""
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import expect
+
+    # Generous on a loaded 2-core CI machine; a passing step waits only as long as it needs.
+    timeout_ms = int(os.environ.get("BROWSER_TIMEOUT_MS", "30000"))
+    expect.set_options(timeout=timeout_ms)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(timeout_ms)
     try:
         yield context.new_page()
     finally:
