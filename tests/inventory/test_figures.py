@@ -117,3 +117,66 @@ def test_for_warehouse_figures_add_up_to_all_warehouses_totals(client_a, main_wh
             assert getattr(total, name) == sum(getattr(level, name) for level in per_wh), name
         threshold = part.low_stock_threshold
         assert total.stock_balance == sum(level.stock_balance + threshold for level in per_wh) - threshold
+
+
+def _generic_with_alternates(client, main_wh, east_wh):
+    """A generic part short at EAST and over all warehouses, covered at MAIN by a rich alternate."""
+    generic = make_part(client, "GEN-W", kind=Part.Kind.GENERIC, low_stock_threshold=5)
+    rich = make_part(client, "ALT-W-RICH", low_stock_threshold=10)
+    poor = make_part(client, "ALT-W-POOR", low_stock_threshold=10)
+    generic.alternates.set([rich, poor])
+    put(generic, main_wh, StockType.PLANNED, 3)
+    put(generic, east_wh, StockType.ALLOCATED, 4)
+    put(rich, main_wh, StockType.AVAILABLE, 40)
+    put(rich, east_wh, StockType.AVAILABLE, 2)
+    put(poor, main_wh, StockType.AVAILABLE, 2)
+    return generic, rich, poor
+
+
+def test_with_figures_whole_scope_same_balances_as_per_row(client_a, main_wh, east_wh):
+    # given a generic part with alternates at two warehouses, and plain parts
+    generic, rich, poor = _generic_with_alternates(client_a, main_wh, east_wh)
+
+    # when / then: every scope gives the same figures summed once (joined) as per row (correlated)
+    for warehouse in (None, main_wh, east_wh):
+        per_row = StockLevel.objects.for_warehouse(warehouse).with_figures()
+        joined = StockLevel.objects.for_warehouse(warehouse).with_figures(whole_scope=True)
+        expected = dict(per_row.values_list("part_id", "stock_balance"))
+        assert dict(joined.values_list("part_id", "stock_balance")) == expected
+    assert dict(StockLevel.objects.for_warehouse(None).with_figures().values_list("part__sku", "stock_balance")) == {
+        "GEN-W": 3 - 4 - 5 + (42 - 10) + 0,
+        "ALT-W-RICH": 42 - 10,
+        "ALT-W-POOR": 2 - 10,
+    }
+    # rows of several scopes at once (one part's page): joined on part and scope
+    mixed = StockLevel.objects.filter(part=generic).with_figures(whole_scope=True).order_by("warehouse__code")
+    assert [(level.warehouse_id, level.stock_balance) for level in mixed] == [
+        (east_wh.id, 0 - 4 - 5 + 0 + 0),
+        (main_wh.id, 3 - 0 - 5 + (40 - 10) + 0),
+        (None, 3 - 4 - 5 + (42 - 10) + 0),
+    ]
+
+
+def test_with_figures_whole_scope_after_per_row_filters_and_ranks_by_joined_balance(client_a, main_wh, east_wh):
+    generic, rich, poor = _generic_with_alternates(client_a, main_wh, east_wh)
+
+    # when: figures first per row (as the API's queryset), then a Stock Balance filter and sort
+    at_east = (
+        StockLevel.objects.for_warehouse(east_wh)
+        .with_figures()
+        .with_figures(whole_scope=True)
+        .filter(stock_balance__lt=0)
+        .order_by("stock_balance")
+    )
+
+    # then
+    assert [(level.part.sku, level.stock_balance) for level in at_east] == [
+        ("GEN-W", -9),
+        ("ALT-W-RICH", 2 - 10),
+    ]
+    # and the joined subquery survives being nested in another query (aliases relabelled)
+    shortage_ids = at_east.values("pk")
+    assert set(StockLevel.objects.filter(pk__in=shortage_ids).values_list("part__sku", flat=True)) == {
+        "GEN-W",
+        "ALT-W-RICH",
+    }

@@ -2,6 +2,8 @@ import csv
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -200,3 +202,80 @@ def test_inventory_export_scoped_to_clients(client_a, client_b, login):
 
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     assert [row[0] for row in csv.reader(io.StringIO(text))][1:] == ["B-ONLY"]
+
+
+def test_inventory_list_shortage_sort_query_count_constant(
+    client_a, main_wh, manager, login, django_assert_num_queries
+):
+    # given 120 parts short of stock, one of them generic with alternates
+    parts = bulk_parts(client_a, 120, prefix="SHORT")
+    Part.objects.filter(id__in=[p.id for p in parts]).update(low_stock_threshold=5)
+    generic = make_part(client_a, "SHORT-GEN", kind=Part.Kind.GENERIC, low_stock_threshold=1)
+    generic.alternates.set(parts[:3])
+    browser = login(manager)
+    browser.get(LIST)
+
+    # then: the same nine queries as the plain list, at most 10
+    with django_assert_num_queries(9):
+        response = browser.get(LIST + "?shortage=on&sort=stock_balance&cols=stock")
+    assert response.status_code == 200
+    assert response.context["page_obj"].paginator.count == 121
+    assert len(response.context["levels"]) == 50
+
+
+def test_inventory_list_counts_without_figures_unless_a_figure_filters(client_a, main_wh, superuser, login):
+    make_part(client_a, "CNT-1")
+    browser = login(superuser)
+
+    def count_sql(url):
+        with CaptureQueriesContext(connection) as ctx:
+            assert browser.get(url).status_code == 200
+        return [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+
+    # a plain list, or sorted by Stock Balance: the count reads StockLevel alone
+    for url in (LIST, LIST + "?sort=stock_balance"):
+        (sql,) = count_sql(url)
+        assert "inventory_part" not in sql and "CASE" not in sql, url
+    # a Stock Balance filter: the count computes it, with the alternates joined once
+    (sql,) = count_sql(LIST + "?shortage=on")
+    assert "stocklevel_alternates" in sql and "CASE" in sql
+
+
+def test_inventory_list_shortage_and_balance_sort_count_generic_alternates(client_a, main_wh, manager, login):
+    # given a generic part covered by its alternate, one not covered, and a plain short part
+    covered = make_part(client_a, "G-COVERED", kind=Part.Kind.GENERIC, low_stock_threshold=2)
+    make_part(client_a, "G-BARE", kind=Part.Kind.GENERIC, low_stock_threshold=2)
+    alternate = make_part(client_a, "ALT-FULL", low_stock_threshold=1)
+    short = make_part(client_a, "PLAIN-SHORT", low_stock_threshold=3)
+    covered.alternates.set([alternate])
+    put(alternate, main_wh, StockType.AVAILABLE, 11)
+    put(covered, main_wh, StockType.AVAILABLE, 1)  # a generic part's own Available does not count
+    put(short, main_wh, StockType.AVAILABLE, 1)
+    browser = login(manager)
+
+    # then: balances covered 8, bare −2, alternate 10, short −2 (G-BARE has no row at MAIN)
+    for url, expected in [
+        (LIST + "?shortage=on", ["G-BARE", "PLAIN-SHORT"]),
+        (LIST + "?warehouse=MAIN&shortage=on", ["PLAIN-SHORT"]),
+    ]:
+        response = browser.get(url)
+        assert skus(response) == expected, url
+        assert response.context["page_obj"].paginator.count == len(expected)
+    ranked = browser.get(LIST + "?sort=-stock_balance").context["levels"]
+    assert [(level.part.sku, level.stock_balance) for level in ranked] == [
+        ("ALT-FULL", 10),
+        ("G-COVERED", 8),
+        ("G-BARE", -2),
+        ("PLAIN-SHORT", -2),
+    ]
+
+
+def test_inventory_list_shortage_page_past_the_end_shows_last_page(client_a, main_wh, manager, login):
+    bulk_parts(client_a, 3, prefix="PAST")
+    Part.objects.filter(sku__startswith="PAST").update(low_stock_threshold=1)
+
+    response = login(manager).get(LIST + "?shortage=on&page=99")
+
+    assert response.status_code == 200
+    assert response.context["page_obj"].number == 1
+    assert skus(response) == ["PAST-0000", "PAST-0001", "PAST-0002"]
