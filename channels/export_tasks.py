@@ -104,3 +104,23 @@ def _finish(run: SyncRun, counts: dict, *, status: str, error: str = "", total: 
     else:
         fields["progress_done"] = F("progress_done")
     SyncRun.objects.filter(pk=run.pk).update(**fields)
+
+
+EXPORT_RETENTION_HOURS = 24
+
+
+@shared_task(name="channels.tasks.export_cleanup_task")
+def export_cleanup_task(older_than_hours: float = EXPORT_RETENTION_HOURS) -> dict:
+    """Delete export files older than the retention period; their runs keep the record that they existed.
+
+    Safe to run twice: a run whose file is gone is only marked, never touched again.
+    """
+    cutoff = timezone.now() - timezone.timedelta(hours=older_than_hours)
+    removed = 0
+    for run in SyncRun.objects.filter(kind=SyncRun.Kind.EXPORT, finished_at__lt=cutoff, counts__has_key="file"):
+        counts = dict(run.counts)
+        export_path(counts.pop("file")).unlink(missing_ok=True)
+        counts["expired"] = True
+        SyncRun.objects.filter(pk=run.pk).update(counts=counts)
+        removed += 1
+    return {"removed": removed}

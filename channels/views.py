@@ -216,6 +216,8 @@ def export_status(request, run_id: int):
 def export_download(request, run_id: int):
     run = _export_run(request, run_id)
     relative = run.counts.get("file")
+    if run.counts.get("expired"):
+        raise Http404("This export has expired; export the log again.")
     if run.status != SyncRun.Status.SUCCESS or not relative:
         raise Http404("This export has no file (yet).")
     path = export_path(relative)

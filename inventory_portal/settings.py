@@ -248,6 +248,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "channels-poll-feeds": {"task": "channels.tasks.poll_feeds_task", "schedule": 30.0},
     "channels-sweep-stuck": {"task": "channels.tasks.sweep_stuck_records_task", "schedule": 120.0},
+    "channels-export-cleanup": {"task": "channels.tasks.export_cleanup_task", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
