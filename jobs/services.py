@@ -385,6 +385,21 @@ def save_job(
         else:
             existing = {}
         wanted = {(spec.part.id, spec.warehouse.id): spec for spec in lines}
+        # What needs no part lock is written first: other savers wait for these parts, so the locks are held
+        # for as few round trips as possible. A refused save rolls it back (leaving a gap in the numbers).
+        is_new = job is None
+        recorded = False
+        if is_new:
+            job = _create_job(client=client, user=user, title=title.strip(), output=output)
+            if not allow_shortfall:  # the event's note is known now: saved in full, or not at all
+                _record(
+                    job,
+                    user,
+                    JobEvent.Kind.CREATED,
+                    to_state=Job.State.RESERVED,
+                    note="; ".join(f"+ {s.part.sku} @ {s.warehouse.code} × {s.quantity}" for s in lines),
+                )
+                recorded = True
         locked = lock_parts({part_id for part_id, _ in wanted} | {part_id for part_id, _ in existing})
         reservations_by_line = _holdings(existing.values())
 
@@ -417,10 +432,7 @@ def save_job(
         if shortages and not allow_shortfall:
             raise InsufficientStock(shortages)
 
-        is_new = job is None
-        if is_new:
-            job = _create_job(client=client, user=user, title=title.strip(), output=output)
-        else:
+        if not is_new:
             job.title = title.strip()
             job.output_part = output.part if output else None
             job.output_warehouse = output.warehouse if output else None
@@ -491,17 +503,18 @@ def save_job(
             user=user,
             locked_part_ids=locked,
         )
-        short_note = "; ".join(
-            f"shortfall {s.sku} @ {s.warehouse_code}: {s.requested - s.available}" for s in shortages
-        )
-        _record(
-            job,
-            user,
-            JobEvent.Kind.CREATED if is_new else JobEvent.Kind.EDITED,
-            from_state="" if is_new else Job.State.RESERVED,
-            to_state=Job.State.RESERVED,
-            note="\n".join(filter(None, ["; ".join(notes), short_note])),
-        )
+        if not recorded:
+            short_note = "; ".join(
+                f"shortfall {s.sku} @ {s.warehouse_code}: {s.requested - s.available}" for s in shortages
+            )
+            _record(
+                job,
+                user,
+                JobEvent.Kind.CREATED if is_new else JobEvent.Kind.EDITED,
+                from_state="" if is_new else Job.State.RESERVED,
+                to_state=Job.State.RESERVED,
+                note="\n".join(filter(None, ["; ".join(notes), short_note])),
+            )
     return job
 
 
@@ -580,6 +593,13 @@ def cancel_job(*, job: Job, user, note: str = "") -> Job:
                 f"Job {job.number} is {job.get_state_display()}; only Reserved jobs can be cancelled.", state=job.state
             )
         lines = list(job.lines.all())
+        # the job row is ours (locked above): its state and event go first, so the parts stay locked briefly
+        job.state = Job.State.CANCELLED
+        job.cancelled_at = timezone.now()
+        job.save(update_fields=["state", "cancelled_at", "updated_at"])
+        _record(
+            job, user, JobEvent.Kind.CANCELLED, from_state=Job.State.RESERVED, to_state=Job.State.CANCELLED, note=note
+        )
         locked = lock_parts(line.part_id for line in lines)
         reservations_by_line = _holdings(lines)
         defaults = _DefaultLocations()
@@ -592,12 +612,6 @@ def cancel_job(*, job: Job, user, note: str = "") -> Job:
         JobLine.objects.filter(job=job).update(reserved=0, allocated=0)
         apply_stock_changes(
             changes=changes, reason="job cancelled", reference=_reference(job), user=user, locked_part_ids=locked
-        )
-        job.state = Job.State.CANCELLED
-        job.cancelled_at = timezone.now()
-        job.save(update_fields=["state", "cancelled_at", "updated_at"])
-        _record(
-            job, user, JobEvent.Kind.CANCELLED, from_state=Job.State.RESERVED, to_state=Job.State.CANCELLED, note=note
         )
     return job
 

@@ -36,10 +36,11 @@ def test_save_job_two_lines_sends_seven_statements(client_a, coordinator, local_
     with CaptureQueriesContext(connection) as context:
         job = save_job(client=client_a, user=coordinator, title="counted", lines=lines)
 
-    # then: lock parts, read Available, insert job (numbered in the INSERT), lines, reservations,
-    # one ledger statement (rows, movements, StockLevel), the event — and no savepoint of the ledger's
+    # then: the job (numbered in the INSERT) and its event before the part locks, then lock parts, read
+    # Available, lines, reservations, one ledger statement (rows, movements, StockLevel) — no savepoint
     assert len(context.captured_queries) == 7 + OUTER
-    assert _statements(context)[1:-1] == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "WITH", "INSERT"]
+    assert _statements(context)[1:-1] == ["INSERT", "INSERT", "SELECT", "SELECT", "INSERT", "INSERT", "WITH"]
+    assert "FOR NO KEY UPDATE" in context.captured_queries[3]["sql"]
     assert job.number == Job.objects.get(pk=job.pk).number
     assert job.number.startswith("J-") and len(job.number) == 8
     assert JobLineReservation.objects.filter(line__job=job).count() == 2
@@ -55,10 +56,20 @@ def test_cancel_job_two_lines_sends_nine_statements(client_a, coordinator, local
     with CaptureQueriesContext(connection) as context:
         cancel_job(job=job, user=coordinator)
 
-    # lock job, its parts' ids, lock parts, lines with reservations, delete reservations, zero the lines,
-    # one ledger statement, the job's state, the event
+    # lock job, its lines, the job's state and event, then lock parts, lines with reservations, delete
+    # reservations, zero the lines, one ledger statement — no savepoint
     assert len(context.captured_queries) == 9 + OUTER
-    assert "SAVEPOINT" not in " ".join(_statements(context)[1:-1])
+    assert _statements(context)[1:-1] == [
+        "SELECT",
+        "SELECT",
+        "UPDATE",
+        "INSERT",
+        "SELECT",
+        "SELECT",
+        "DELETE",
+        "UPDATE",
+        "WITH",
+    ]
     assert JobLineReservation.objects.filter(line__job=job).count() == 0
     assert list(JobLine.objects.filter(job=job).values_list("reserved", "allocated")) == [(0, 0), (0, 0)]
     assert [figures(part, local_wh)["available"] for part in two_parts] == [20, 20]
