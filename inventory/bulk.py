@@ -15,8 +15,9 @@ On SQLite (the embedded `make run` default) the deltas are computed in Python an
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -34,6 +35,7 @@ _LEVELS = StockLevel._meta.db_table
 _TYPES = frozenset(str(t) for t in STOCK_TYPES)
 _TARGETS = "_bulk_stock_targets"
 _DELTAS = "_bulk_stock_deltas"
+_LEVEL_DELTAS = "_bulk_stock_level_deltas"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,28 @@ class BulkResult:
     rows_changed: int
     rows_created: int
     parts_touched: int
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+class PhaseTimer:
+    """Wall-clock seconds per named phase, so a slow pull says where its time went (logged, and benchmarked)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
+        self._last = now
+
+    def restart(self) -> None:
+        """The next phase starts now (time since the last lap was already counted elsewhere)."""
+        self._last = time.perf_counter()
+
+    def add(self, seconds: dict[str, float], prefix: str = "") -> None:
+        for name, value in seconds.items():
+            self.seconds[prefix + name] = self.seconds.get(prefix + name, 0.0) + value
 
 
 def lock_parts_bulk(part_ids: Iterable[int]) -> list[int]:
@@ -90,18 +114,48 @@ def parts_in_scope(scope: TargetScope | None) -> list[int]:
     )
 
 
-def _normalise(targets: Iterable[StockTarget]) -> dict[tuple[int, int, str], tuple[int, int]]:
-    """{(part, location, type): (warehouse, target)}; the last target for a key wins."""
+def _normalise(
+    targets: Iterable[StockTarget], scope: TargetScope | None = None
+) -> dict[tuple[int, int, str], tuple[int, int]]:
+    """{(part, location, type): (warehouse, target)}; the last target for a key wins.
+
+    One pass over what may be 200,000 targets: plain ints and str types (what every caller sends) cost a
+    type check each, anything else is converted or refused in `_coerce`. With a scope, every target must lie
+    inside it (its warehouses and types), so one FULL JOIN of targets and scoped rows yields every delta.
+    """
     result: dict[tuple[int, int, str], tuple[int, int]] = {}
-    for part_id, warehouse_id, location_id, type_, quantity in targets:
-        type_ = str(type_.value if hasattr(type_, "value") else type_)
-        if type_ not in _TYPES:
-            raise ValueError(f"Unknown stock type {type_!r}.")
-        quantity = int(quantity)
-        if quantity < 0:
-            raise ValueError(f"Target quantity must not be negative (part {part_id}, {type_}: {quantity}).")
-        result[(int(part_id), int(location_id), type_)] = (int(warehouse_id), quantity)
+    types = _TYPES if scope is None else _TYPES.intersection(str(t) for t in scope.types)
+    warehouses = None if scope is None else frozenset(scope.warehouse_ids)
+    for target in targets:
+        part_id, warehouse_id, location_id, type_, quantity = target
+        if not (
+            part_id.__class__ is int
+            and warehouse_id.__class__ is int
+            and location_id.__class__ is int
+            and type_.__class__ is str
+            and quantity.__class__ is int
+        ):
+            part_id, warehouse_id, location_id, type_, quantity = _coerce(target)
+        if type_ not in types or quantity < 0 or (warehouses is not None and warehouse_id not in warehouses):
+            _refuse(target, scope)
+        result[(part_id, location_id, type_)] = (warehouse_id, quantity)
     return result
+
+
+def _coerce(target) -> StockTarget:
+    part_id, warehouse_id, location_id, type_, quantity = target
+    return int(part_id), int(warehouse_id), int(location_id), str(getattr(type_, "value", type_)), int(quantity)
+
+
+def _refuse(target, scope: TargetScope | None):
+    part_id, warehouse_id, location_id, type_, quantity = _coerce(target)
+    if type_ not in _TYPES:
+        raise ValueError(f"Unknown stock type {type_!r}.")
+    if quantity < 0:
+        raise ValueError(f"Target quantity must not be negative (part {part_id}, {type_}: {quantity}).")
+    raise ValueError(
+        f"Target {((part_id, location_id, type_), (warehouse_id, quantity))} lies outside the scope {scope}."
+    )
 
 
 def apply_stock_targets(
@@ -119,38 +173,43 @@ def apply_stock_targets(
     `lock_parts_bulk` before reading any quantity — unless the caller passes `locked_part_ids`, the parts it
     already locked in this transaction (then every target part must be among them). With a scope, every
     target must lie inside it (its warehouses and types), so one FULL JOIN of targets and scoped rows yields
-    every delta. Returns how many rows changed (= movements written).
+    every delta. Returns how many rows changed (= movements written) and the seconds spent per phase.
     """
     if not reason:
         raise ValueError("A reason is required for every stock change.")
-    wanted = _normalise(targets)
+    timer = PhaseTimer()
+    wanted = _normalise(targets, scope)
     reference = reference or Reference()
-    if scope is not None:
-        warehouses, types = set(scope.warehouse_ids), set(scope.types)
-        outside = next(((k, v) for k, v in wanted.items() if v[0] not in warehouses or k[2] not in types), None)
-        if outside is not None:
-            raise ValueError(f"Target {outside} lies outside the scope {scope}.")
+    timer.lap("normalise")
     with transaction.atomic():
         if locked_part_ids is None:
             locked = lock_parts_bulk({part_id for part_id, _, _ in wanted} | set(parts_in_scope(scope)))
         else:
-            locked = sorted(set(locked_part_ids))
+            locked = locked_part_ids if isinstance(locked_part_ids, (set, frozenset)) else set(locked_part_ids)
             missing = {part_id for part_id, _, _ in wanted}.difference(locked)
             if missing:
                 raise RuntimeError(f"{len(missing)} target part(s) were not locked by the caller.")
+        timer.lap("lock")
         if connection.vendor == "postgresql":
-            return _apply_postgresql(wanted, scope, locked, reason, reference, user)
-        return _apply_python(wanted, scope, locked, reason, reference, user)
+            result = _apply_postgresql(wanted, scope, reason, reference, user, timer)
+        else:
+            result = _apply_python(wanted, scope, locked, reason, reference, user)
+            timer.lap("apply")
+    return BulkResult(result.rows_changed, result.rows_created, result.parts_touched, timer.seconds)
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------------
 
+# Sorts and hashes of 200,000 deltas spill to disk at the default 4 MB; raised for this transaction only,
+# and put back before returning so the caller's later statements run with the server's setting.
+_WORK_MEM = "64MB"
 
-def _apply_postgresql(wanted, scope, locked, reason, reference, user) -> BulkResult:
+
+def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer) -> BulkResult:
     now = timezone.now()
     user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
-    buffer = io.StringIO()
     # Zero targets need no row: the scope fill below sets every untargeted row in scope to zero anyway.
+    buffer = io.StringIO()
     buffer.writelines(
         f"{part_id}\t{warehouse_id}\t{location_id}\t{type_}\t{quantity}\n"
         for (part_id, location_id, type_), (warehouse_id, quantity) in wanted.items()
@@ -162,7 +221,10 @@ def _apply_postgresql(wanted, scope, locked, reason, reference, user) -> BulkRes
         if not quantity
     ]
     buffer.seek(0)
+    timer.lap("copy_buffer")
     with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [_WORK_MEM])
+        saved_work_mem = cursor.fetchone()[0]
         cursor.execute(f"DROP TABLE IF EXISTS {_TARGETS}; DROP TABLE IF EXISTS {_DELTAS}")
         cursor.execute(
             f"CREATE TEMP TABLE {_TARGETS} (part_id bigint NOT NULL, warehouse_id bigint NOT NULL, "
@@ -179,6 +241,10 @@ def _apply_postgresql(wanted, scope, locked, reason, reference, user) -> BulkRes
                 "AS z(part_id, warehouse_id, location_id, type)",
                 [list(column) for column in zip(*zero_targets, strict=True)],
             )
+        # Temp tables are never auto-analysed: without statistics the planner guesses ~1,000 rows and sizes
+        # hashes and sorts (and picks join orders) for that, whatever the real 200,000.
+        cursor.execute(f"ANALYZE {_TARGETS}")
+        timer.lap("copy")
         if scope is not None:
             # Rows in scope belong to parts in `parts_in_scope`, all locked by now (see its docstring).
             cursor.execute(
@@ -203,8 +269,12 @@ def _apply_postgresql(wanted, scope, locked, reason, reference, user) -> BulkRes
                 "WHERE t.target <> COALESCE(r.quantity, 0)"
             )
         changed = cursor.rowcount
+        timer.lap("deltas")
         if not changed:
+            cursor.execute(f"DROP TABLE {_TARGETS}; DROP TABLE {_DELTAS}")
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [saved_work_mem])
             return BulkResult(rows_changed=0, rows_created=0, parts_touched=0)
+        cursor.execute(f"ANALYZE {_DELTAS}")
         cursor.execute(
             f"INSERT INTO {_MOVEMENTS} (created_at, user_id, part_id, warehouse_id, location_id, type, delta, "
             "reason, reference_kind, reference_id, reference) "
@@ -212,6 +282,7 @@ def _apply_postgresql(wanted, scope, locked, reason, reference, user) -> BulkRes
             "ORDER BY part_id, location_id, type",
             [now, user_id, reason[:300], reference.kind, reference.id, reference.label[:100]],
         )
+        timer.lap("movements")
         cursor.execute(
             f"UPDATE {_ROWS} r SET quantity = r.quantity + d.delta, updated_at = %s "
             f"FROM {_DELTAS} d WHERE d.row_id IS NOT NULL AND r.id = d.row_id",
@@ -224,23 +295,56 @@ def _apply_postgresql(wanted, scope, locked, reason, reference, user) -> BulkRes
             [now],
         )
         created = cursor.rowcount
-        sums = ", ".join(f"SUM(CASE WHEN type = '{column}' THEN delta ELSE 0 END)" for column in FIGURE_COLUMNS)
-        columns = ", ".join(FIGURE_COLUMNS)
-        add = ", ".join(f"{column} = {_LEVELS}.{column} + EXCLUDED.{column}" for column in FIGURE_COLUMNS)
-        cursor.execute(
-            f"INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns}) "
-            f"SELECT part_id, warehouse_id, {sums} FROM {_DELTAS} GROUP BY part_id, warehouse_id "
-            "ORDER BY part_id, warehouse_id "
-            f"ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {add}"
-        )
-        cursor.execute(
-            f"INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns}) "
-            f"SELECT part_id, NULL, {sums} FROM {_DELTAS} GROUP BY part_id ORDER BY part_id "
-            f"ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {add}"
-        )
-        parts_touched = cursor.rowcount
-        cursor.execute(f"DROP TABLE {_TARGETS}; DROP TABLE {_DELTAS}")
+        timer.lap("rows")
+        parts_touched = _apply_level_deltas(cursor)
+        timer.lap("levels")
+        cursor.execute(f"DROP TABLE {_TARGETS}; DROP TABLE {_DELTAS}; DROP TABLE {_LEVEL_DELTAS}")
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [saved_work_mem])
     return BulkResult(rows_changed=changed, rows_created=created, parts_touched=parts_touched)
+
+
+def _apply_level_deltas(cursor) -> int:
+    """Move StockLevel (per part × warehouse, and per part over all warehouses) by the summed deltas.
+
+    One UPDATE … FROM per kind of level joins the summed deltas to the levels by hash; INSERT … ON CONFLICT
+    only for levels that do not exist yet. (An ON CONFLICT DO UPDATE of every level first locks each row and
+    then updates it: two heap writes and WAL records per level instead of one.) The parts are locked, so no
+    other writer can create or change these levels in between. Returns the parts touched.
+    """
+    sums = ", ".join(f"SUM(CASE WHEN type = '{column}' THEN delta ELSE 0 END) AS {column}" for column in FIGURE_COLUMNS)
+    columns = ", ".join(FIGURE_COLUMNS)
+    cursor.execute(
+        f"CREATE TEMP TABLE {_LEVEL_DELTAS} ON COMMIT DROP AS "
+        f"SELECT part_id, warehouse_id, {sums} FROM {_DELTAS} GROUP BY part_id, warehouse_id "
+        f"UNION ALL SELECT part_id, NULL, {sums} FROM {_DELTAS} GROUP BY part_id"
+    )
+    cursor.execute(f"ANALYZE {_LEVEL_DELTAS}")
+    add = ", ".join(f"{column} = l.{column} + x.{column}" for column in FIGURE_COLUMNS)
+    cursor.execute(
+        f"UPDATE {_LEVELS} l SET {add} FROM {_LEVEL_DELTAS} x "
+        "WHERE x.warehouse_id IS NOT NULL AND l.warehouse_id = x.warehouse_id AND l.part_id = x.part_id"
+    )
+    cursor.execute(
+        f"UPDATE {_LEVELS} l SET {add} FROM {_LEVEL_DELTAS} x "
+        "WHERE x.warehouse_id IS NULL AND l.warehouse_id IS NULL AND l.part_id = x.part_id"
+    )
+    parts_touched = cursor.rowcount
+    upsert = ", ".join(f"{column} = {_LEVELS}.{column} + EXCLUDED.{column}" for column in FIGURE_COLUMNS)
+    missing = (
+        f"SELECT part_id, warehouse_id, {columns} FROM {_LEVEL_DELTAS} x WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {_LEVELS} l WHERE l.part_id = x.part_id AND "
+    )
+    cursor.execute(
+        f"INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns}) {missing}l.warehouse_id = x.warehouse_id) "
+        "AND x.warehouse_id IS NOT NULL ORDER BY part_id, warehouse_id "
+        f"ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {upsert}"
+    )
+    cursor.execute(
+        f"INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns}) {missing}l.warehouse_id IS NULL) "
+        "AND x.warehouse_id IS NULL ORDER BY part_id "
+        f"ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {upsert}"
+    )
+    return parts_touched + cursor.rowcount
 
 
 # --- SQLite and other databases -------------------------------------------------------------------------------
