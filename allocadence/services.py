@@ -33,7 +33,7 @@ from allocadence.orders import poll_order_status, push_due_orders, push_job_orde
 from allocadence.runs import finish_run, set_progress
 from allocadence_client import AllocadenceError
 from core.models import Client, SyncRun
-from inventory.bulk import TargetScope, apply_stock_targets, lock_parts_bulk, parts_in_scope
+from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, lock_parts_bulk, parts_in_scope
 from inventory.models import InventoryRow, Movement, Part, StockType, Warehouse
 from inventory.services import Reference, create_warehouse, default_location, ensure_stock_levels
 from jobs.reconcile import apply_external_drops, external_drop_excess, reserved_by_unreleased_jobs
@@ -92,35 +92,62 @@ def _quantity(value: Any, what: str) -> int:
     return max(0, int(number))
 
 
+def _row_fields(row: Any) -> tuple[str, int, int, int, str]:
+    """(sku, warehouse id, sellable, inbound, warehouse name) of one /inventory row, validated."""
+    if not isinstance(row, dict):
+        raise SnapshotError(f"An inventory row is not an object: {row!r:.200}")
+    item = row.get("item") if isinstance(row.get("item"), dict) else {}
+    warehouse = row.get("warehouse") if isinstance(row.get("warehouse"), dict) else {}
+    sku = str(item.get("sku") or "").strip()
+    try:
+        warehouse_id = int(warehouse.get("id"))
+    except (TypeError, ValueError):
+        raise SnapshotError(f"An inventory row without a warehouse id: {row!r:.200}") from None
+    if not sku:
+        raise SnapshotError(f"An inventory row without a SKU: {row!r:.200}")
+    sellable = _quantity(row.get("sellable"), f"sellable of {sku}")
+    inbound = _quantity(row.get("inbound"), f"inbound of {sku}")
+    return sku, warehouse_id, sellable, inbound, str(warehouse.get("name") or f"Allocadence {warehouse_id}")
+
+
 def build_snapshot(items: list[dict[str, Any]], rows: list[dict[str, Any]]) -> Snapshot:
+    """De-duplicate and validate the pages. 100,000 rows: a row of the usual shape (str SKU without padding,
+    int id and quantities) is read with a few type checks; anything else goes through `_row_fields`."""
     snapshot = Snapshot(rows_fetched=len(rows))
     for item in items:
         sku = str(item.get("sku") or "").strip() if isinstance(item, dict) else ""
         if not sku:
             raise SnapshotError(f"An item without a SKU: {item!r:.200}")
         snapshot.items[sku] = item
+    quantities, warehouses, known_items = snapshot.quantities, snapshot.warehouses, snapshot.items
     for row in rows:
-        if not isinstance(row, dict):
-            raise SnapshotError(f"An inventory row is not an object: {row!r:.200}")
-        item = row.get("item") if isinstance(row.get("item"), dict) else {}
-        warehouse = row.get("warehouse") if isinstance(row.get("warehouse"), dict) else {}
-        sku = str(item.get("sku") or "").strip()
         try:
-            warehouse_id = int(warehouse.get("id"))
-        except (TypeError, ValueError):
-            raise SnapshotError(f"An inventory row without a warehouse id: {row!r:.200}") from None
-        if not sku:
-            raise SnapshotError(f"An inventory row without a SKU: {row!r:.200}")
+            item, warehouse = row["item"], row["warehouse"]
+            sku, warehouse_id, sellable, inbound = item["sku"], warehouse["id"], row["sellable"], row["inbound"]
+        except (KeyError, TypeError):
+            sku = None
+        if (
+            sku.__class__ is str
+            and sku
+            and not sku[0].isspace()
+            and not sku[-1].isspace()
+            and warehouse_id.__class__ is int
+            and sellable.__class__ is int
+            and inbound.__class__ is int
+            and warehouse_id in warehouses
+        ):
+            sellable = sellable if sellable > 0 else 0
+            inbound = inbound if inbound > 0 else 0
+        else:
+            sku, warehouse_id, sellable, inbound, name = _row_fields(row)
+            item = row["item"] if isinstance(row.get("item"), dict) else {}
+            warehouses.setdefault(warehouse_id, name)
         key = (sku, warehouse_id)
-        if key in snapshot.quantities:
+        if key in quantities:
             snapshot.duplicates += 1
-        snapshot.quantities[key] = (
-            _quantity(row.get("sellable"), f"sellable of {sku}"),
-            _quantity(row.get("inbound"), f"inbound of {sku}"),
-        )
-        snapshot.warehouses.setdefault(warehouse_id, str(warehouse.get("name") or f"Allocadence {warehouse_id}"))
-        if sku not in snapshot.items:
-            snapshot.items[sku] = {"sku": sku, "description": item.get("description") or "", "client": None}
+        quantities[key] = (sellable, inbound)
+        if sku not in known_items:
+            known_items[sku] = {"sku": sku, "description": item.get("description") or "", "client": None}
     return snapshot
 
 
@@ -150,10 +177,12 @@ def advisory_lock(key: int) -> Iterator[bool]:
 def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
     """Mirror Allocadence's stock (In-Stock and On-Order per SKU × warehouse) into the portal; returns the run.
 
-    Never raises for an Allocadence failure: the run records it (status failed) and nothing changes.
+    Never raises for an Allocadence failure: the run records it (status failed) and nothing changes. The
+    seconds of each phase (fetch, transform, the apply's own phases, commit) are logged at INFO.
     """
     if run is None:
         run = SyncRun.objects.create(kind=SyncRun.Kind.ALLOCADENCE_PULL)
+    timer = PhaseTimer()
     with advisory_lock(PULL_LOCK_KEY) as acquired:
         if not acquired:
             return finish_run(run, SyncRun.Status.SKIPPED, error="Another Allocadence pull was running.")
@@ -162,12 +191,17 @@ def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
             client = get_client()
             set_progress(run, 0, 3, "fetching items")
             items = client.fetch_items()
+            timer.lap("fetch_items")
             set_progress(run, 1, 3, f"fetching inventory ({len(items)} items)")
             rows = client.fetch_inventory_snapshot()
+            timer.lap("fetch_inventory")
             set_progress(run, 2, 3, f"applying {len(rows)} rows")
             snapshot = build_snapshot(items, rows)
+            del items, rows
+            timer.lap("transform")
             with transaction.atomic():
-                counts = apply_snapshot(snapshot, run=run, fetch_started_at=fetch_started_at, user=user)
+                counts = apply_snapshot(snapshot, run=run, fetch_started_at=fetch_started_at, user=user, timer=timer)
+            timer.lap("commit")  # deferred foreign-key checks of every inserted row run here
         except AllocadenceError as exc:
             logger.warning("Allocadence pull #%s failed: %s", run.pk, exc)
             return finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
@@ -175,23 +209,33 @@ def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
             logger.exception("Allocadence pull #%s crashed", run.pk)
             finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
             raise
+    logger.info(
+        "Allocadence pull #%s: %s rows changed; %s",
+        run.pk,
+        counts["rows_changed"],
+        ", ".join(f"{name} {seconds:.2f}s" for name, seconds in timer.seconds.items()),
+        extra={"phases": dict(timer.seconds)},
+    )
     return finish_run(run, SyncRun.Status.SUCCESS, counts=counts)
 
 
-def apply_snapshot(snapshot: Snapshot, *, run: SyncRun, fetch_started_at: datetime, user=None) -> dict[str, int]:
+def apply_snapshot(
+    snapshot: Snapshot, *, run: SyncRun, fetch_started_at: datetime, user=None, timer: PhaseTimer | None = None
+) -> dict[str, int]:
     """The write half of a pull; call inside one transaction. Returns the run's counts."""
+    timer = timer or PhaseTimer()
     reference = Reference(kind=Movement.ReferenceKind.SYNC_RUN, id=run.pk, label=f"Allocadence pull #{run.pk}")
     warehouses, warehouses_created = _ensure_warehouses(snapshot.warehouses)
     parts_by_sku, parts_created = _ensure_parts(snapshot.items)
+    timer.lap("parts")
 
     scope_warehouses = list(Warehouse.objects.allocadence().filter(allocadence_id__isnull=False))
     scope = TargetScope(
         warehouse_ids=tuple(w.id for w in scope_warehouses),
         types=(StockType.AVAILABLE.value, StockType.ORDERED.value),
     )
-    by_allocadence_id = {w.allocadence_id: w for w in scope_warehouses}
-    snapshot_parts = set(parts_by_sku.values())
-    locked = lock_parts_bulk(snapshot_parts | set(parts_in_scope(scope)))
+    locked = set(lock_parts_bulk(set(parts_by_sku.values()).union(parts_in_scope(scope))))
+    timer.lap("lock")
 
     # SPEC §4: a released job's reservation goes in the transaction that applies a snapshot fetched after
     # Allocadence confirmed the order, so that snapshot's In-Stock no longer contains the job's units.
@@ -209,42 +253,46 @@ def apply_snapshot(snapshot: Snapshot, *, run: SyncRun, fetch_started_at: dateti
             note=f"Allocadence confirmed order {push.order_number} ({push.order_status}); dropped with pull #{run.pk}",
         )
 
-    in_stock: dict[tuple[int, int], int] = {}
-    inbound: dict[tuple[int, int], int] = {}
-    skipped_rows = 0
-    for (sku, allocadence_id), (sellable, incoming) in snapshot.quantities.items():
-        warehouse = by_allocadence_id.get(allocadence_id)
-        if warehouse is None:  # a local warehouse carries this Allocadence id: never overwrite local stock
-            skipped_rows += 1
-            continue
-        key = (parts_by_sku[sku], warehouse.id)
-        in_stock[key] = sellable
-        inbound[key] = incoming
-
-    # External drops: Allocadence has fewer units than unreleased jobs hold here.
+    # External drops: Allocadence has fewer units than unreleased jobs hold here. Few pairs have unreleased
+    # reservations, so their In-Stock is looked up from the snapshot rather than re-keying all of it.
     unreleased = reserved_by_unreleased_jobs(warehouse_ids=scope.warehouse_ids)
-    drops = {
-        key: excess
-        for key, held in unreleased.items()
-        if (excess := external_drop_excess(in_stock=in_stock.get(key, 0), reserved_unreleased=held)) > 0
-    }
+    drops: dict[tuple[int, int], int] = {}
+    if unreleased:
+        sku_by_part = {part_id: sku for sku, part_id in parts_by_sku.items()}
+        allocadence_ids = {w.id: w.allocadence_id for w in scope_warehouses}
+        for (part_id, warehouse_id), held in unreleased.items():
+            sku = sku_by_part.get(part_id)
+            sellable = snapshot.quantities.get((sku, allocadence_ids[warehouse_id]), (0, 0))[0] if sku else 0
+            if (excess := external_drop_excess(in_stock=sellable, reserved_unreleased=held)) > 0:
+                drops[(part_id, warehouse_id)] = excess
     moved = apply_external_drops(drops=drops, reference=reference, user=user) if drops else {}
+    timer.lap("reservations")
 
     reserved = _reserved(scope.warehouse_ids)
-    locations = {w.id: default_location(w).id for w in scope_warehouses}
+    placed = {w.allocadence_id: (w.id, default_location(w).id) for w in scope_warehouses}
     # Zero targets are left out: the scope sets every row without a target to zero anyway.
-    targets = []
+    targets: list[tuple[int, int, int, str, int]] = []
+    append = targets.append
     available_type, ordered_type = StockType.AVAILABLE.value, StockType.ORDERED.value
-    for key, sellable in in_stock.items():
-        part_id, warehouse_id = key
-        available = sellable - reserved.get(key, 0) if reserved else sellable
+    skipped_rows = 0
+    for (sku, allocadence_id), (sellable, incoming) in snapshot.quantities.items():
+        place = placed.get(allocadence_id)
+        if place is None:  # a local warehouse carries this Allocadence id: never overwrite local stock
+            skipped_rows += 1
+            continue
+        warehouse_id, location_id = place
+        part_id = parts_by_sku[sku]
+        available = sellable - reserved.get((part_id, warehouse_id), 0) if reserved else sellable
         if available > 0:
-            targets.append((part_id, warehouse_id, locations[warehouse_id], available_type, available))
-        if inbound[key]:
-            targets.append((part_id, warehouse_id, locations[warehouse_id], ordered_type, inbound[key]))
+            append((part_id, warehouse_id, location_id, available_type, available))
+        if incoming:
+            append((part_id, warehouse_id, location_id, ordered_type, incoming))
+    timer.lap("targets")
     result = apply_stock_targets(
         targets=targets, scope=scope, reason=PULL_REASON, reference=reference, user=user, locked_part_ids=locked
     )
+    timer.add(result.seconds, prefix="apply.")
+    timer.restart()
     return {
         "items_fetched": len(snapshot.items),
         "rows_fetched": snapshot.rows_fetched,
@@ -302,6 +350,19 @@ def _client_key(value: Any) -> list[str]:
     return []
 
 
+def _parts_with_skus(skus: list[str]) -> list[tuple[int, int, str]]:
+    """(id, client id, sku) of every part with one of these SKUs. On PostgreSQL the 20,000 SKUs travel as one
+    array parameter; the ORM's `sku__in` would bind (and prepare in Python) one parameter per SKU."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, client_id, sku FROM {Part._meta.db_table} WHERE sku = ANY(%s)", [skus])
+            return cursor.fetchall()
+    rows: list[tuple[int, int, str]] = []
+    for start in range(0, len(skus), 500):
+        rows += Part.objects.filter(sku__in=skus[start : start + 500]).values_list("id", "client_id", "sku")
+    return rows
+
+
 def _ensure_parts(items: dict[str, dict[str, Any]]) -> tuple[dict[str, int], int]:
     """{sku: part id} for every SKU in the snapshot, creating parts for new SKUs.
 
@@ -315,11 +376,8 @@ def _ensure_parts(items: dict[str, dict[str, Any]]) -> tuple[dict[str, int], int
     default = clients.get(default_client_code().lower())
     skus = list(items)
     existing: dict[str, dict[int, int]] = defaultdict(dict)  # sku -> {client_id: part_id}
-    for start in range(0, len(skus), 10_000):
-        for part_id, client_id, sku in Part.objects.filter(sku__in=skus[start : start + 10_000]).values_list(
-            "id", "client_id", "sku"
-        ):
-            existing[sku][client_id] = part_id
+    for part_id, client_id, sku in _parts_with_skus(skus):
+        existing[sku][client_id] = part_id
     result: dict[str, int] = {}
     new_parts: list[Part] = []
     for sku, item in items.items():
