@@ -480,9 +480,12 @@ class AllocadenceSandbox:
                     self._cache.clear()
                 self._cache[cache_key] = records
             chunk = records[(page - 1) * per_page : page * per_page]
-            rows = [state.inventory_json(row) for row in chunk] if resource_key == "inventory" else chunk
-            payload = envelope(resource_key, rows, len(records), page, per_page)
-            return json_reply(200, payload)
+            if resource_key == "inventory":
+                meta = json.dumps(
+                    envelope(resource_key, [], len(records), page, per_page)["meta"], separators=(",", ":")
+                )
+                return Reply(200, f'{{"inventory":{state.inventory_rows_text(chunk)},"meta":{meta}}}'.encode())
+            return json_reply(200, envelope(resource_key, chunk, len(records), page, per_page))
 
     def _records(self, resource_key: str) -> list[Any]:
         state = self.state
