@@ -38,6 +38,7 @@ from inventory.models import InventoryRow, Movement, Part, StockType, Warehouse
 from inventory.services import Reference, create_warehouse, default_location, ensure_stock_levels
 from jobs.reconcile import apply_external_drops, external_drop_excess, reserved_by_unreleased_jobs
 from jobs.services import drop_released_reservations
+from purchasing.selectors import portal_ordered_not_in_allocadence
 
 __all__ = [
     "SnapshotError",
@@ -270,10 +271,19 @@ def apply_snapshot(
 
     reserved = _reserved(scope.warehouse_ids)
     placed = {w.allocadence_id: (w.id, default_location(w).id) for w in scope_warehouses}
+    # Purchase orders the portal has ordered but Allocadence had not acknowledged when this fetch started are
+    # not in `inbound` yet: On-Order keeps them until a snapshot that contains them (never counted twice).
+    portal_ordered = portal_ordered_not_in_allocadence(
+        warehouse_ids=scope.warehouse_ids, snapshot_started_at=fetch_started_at
+    )
+    newly_visible = {part_id for part_id, _ in portal_ordered}.difference(locked)
+    if newly_visible:  # committed after our first lock by writers that no longer hold any lock
+        locked.update(lock_parts_bulk(newly_visible))
     # Zero targets are left out: the scope sets every row without a target to zero anyway.
     targets: list[tuple[int, int, int, str, int]] = []
     append = targets.append
     available_type, ordered_type = StockType.AVAILABLE.value, StockType.ORDERED.value
+    location_of = dict(placed.values())
     skipped_rows = 0
     for (sku, allocadence_id), (sellable, incoming) in snapshot.quantities.items():
         place = placed.get(allocadence_id)
@@ -285,8 +295,11 @@ def apply_snapshot(
         available = sellable - reserved.get((part_id, warehouse_id), 0) if reserved else sellable
         if available > 0:
             append((part_id, warehouse_id, location_id, available_type, available))
+        incoming += portal_ordered.pop((part_id, warehouse_id), 0) if portal_ordered else 0
         if incoming:
             append((part_id, warehouse_id, location_id, ordered_type, incoming))
+    for (part_id, warehouse_id), quantity in portal_ordered.items():  # ordered here, not in the snapshot at all
+        append((part_id, warehouse_id, location_of[warehouse_id], ordered_type, quantity))
     timer.lap("targets")
     result = apply_stock_targets(
         targets=targets, scope=scope, reason=PULL_REASON, reference=reference, user=user, locked_part_ids=locked
