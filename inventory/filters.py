@@ -40,7 +40,7 @@ def apply_sort(queryset, sort: str | None):
     if key not in SORT_FIELDS:
         return queryset.order_by(*DEFAULT_SORT)
     if key in COMPUTED_SORTS:
-        # Every row of the scope is ranked by Stock Balance: sum the alternates once for all of them.
+        # Every row of the scope is ranked; by Stock Balance, the alternates are summed once for all of them.
         queryset = queryset.with_figures(whole_scope=key == "stock_balance")
     column = SORT_FIELDS[key]
     ordering = F(column).desc() if sort.startswith("-") else F(column).asc()
