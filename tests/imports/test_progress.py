@@ -12,7 +12,7 @@ from tests.conftest import make_user
 from tests.imports.conftest import csv_upload
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_apply_import_progress_is_visible_mid_transaction(client_a, monkeypatch):
     user = make_user("root-progress", superuser=True)
     warehouse = create_warehouse(code="MAIN", name="Main")
