@@ -69,9 +69,7 @@ def _instrument_ledger() -> dict[str, float]:
     timed(inventory_importers, "apply_stock_changes")
     timed(inventory_importers, "_current_quantities", "read current quantities")
     timed(ledger, "lock_parts")
-    timed(ledger, "_update_rows_pg", "  rows upsert")
-    timed(ledger, "_insert_movements_pg", "  movements insert")
-    timed(ledger, "_update_levels", "  StockLevel upsert")
+    timed(ledger, "_apply_pg", "  ledger statement (rows, movements, levels)")
     timed(BaseDatabaseWrapper, "commit", "commits (deferred FK checks)")
     return phases
 
