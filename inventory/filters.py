@@ -63,7 +63,9 @@ class InventoryFilter(django_filters.FilterSet):
 
     warehouse = django_filters.CharFilter(method="filter_warehouse", label="Warehouse code")
     q = django_filters.CharFilter(method="filter_q", label="Search SKU or description")
-    kind = django_filters.ChoiceFilter(field_name="part__kind", choices=Part.Kind.choices, label="Kind")
+    kind = django_filters.ChoiceFilter(
+        field_name="part__kind", choices=Part.Kind.choices, label="Kind", empty_label="Any kind"
+    )
     client = django_filters.ModelChoiceFilter(
         field_name="part__client", to_field_name="code", queryset=_clients, label="Client", empty_label="All clients"
     )
