@@ -3,7 +3,7 @@
 from django import forms
 
 from inventory.images import MAX_IMAGE_BYTES
-from inventory.models import Location, StockType, Warehouse
+from inventory.models import Location, Part, StockType, Warehouse
 
 MANUAL_TYPE_CHOICES = [(StockType.AVAILABLE.value, "Available"), (StockType.OBSOLETE.value, "Obsolete")]
 
@@ -111,3 +111,45 @@ class PartImageForm(forms.Form):
         help_text=f"PNG, JPEG, WebP or GIF, at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
     )
+
+
+class PartLinesFormSet(forms.BaseFormSet):
+    """Line formsets that name parts by SKU (job lines, purchase order lines).
+
+    `resolve(client)` looks every SKU up for the client in one query, puts each problem next to its
+    line, and returns the built lines, or None when any line is bad. Subclasses say what makes two
+    lines the same (`line_key`) and what a line becomes (`build_line`).
+    """
+
+    def line_key(self, form, part):
+        return part.id
+
+    def duplicate_message(self, form, sku: str) -> str:
+        return f"{sku} is already on another line."
+
+    def build_line(self, form, part):
+        raise NotImplementedError
+
+    def resolve(self, client) -> list | None:
+        live = [form for form in self.forms if form.cleaned_data and not self._should_delete_form(form)]
+        skus = {form.cleaned_data["part"].strip() for form in live}
+        parts = {part.sku: part for part in Part.objects.filter(client=client, sku__in=skus)}
+        lines, seen, ok = [], set(), True
+        for form in live:
+            sku = form.cleaned_data["part"].strip()
+            part = parts.get(sku)
+            if part is None:
+                form.add_error("part", f"No part {sku} for {client}.")
+                ok = False
+                continue
+            key = self.line_key(form, part)
+            if key in seen:
+                form.add_error("part", self.duplicate_message(form, sku))
+                ok = False
+                continue
+            seen.add(key)
+            lines.append(self.build_line(form, part))
+        if not live:
+            self._non_form_errors = self.error_class(["Add at least one line."])
+            ok = False
+        return lines if ok else None

@@ -5,6 +5,7 @@ from django.forms import formset_factory
 
 from core.models import Client
 from core.scoping import clients_for
+from inventory.forms import PartLinesFormSet
 from inventory.models import Location, Part, Warehouse
 from jobs.services import LineSpec, OutputSpec
 
@@ -57,33 +58,15 @@ class JobLineForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, label="Sheets", widget=forms.NumberInput(attrs={"min": 1}))
 
 
-class BaseJobLineFormSet(forms.BaseFormSet):
-    def resolve(self, client) -> list[LineSpec] | None:
-        """Look the SKUs up for `client` in one query; errors go next to the line. None when any line is bad."""
-        live = [form for form in self.forms if form.cleaned_data and not self._should_delete_form(form)]
-        skus = {form.cleaned_data["part"].strip() for form in live}
-        parts = {part.sku: part for part in Part.objects.filter(client=client, sku__in=skus)}
-        specs, seen, ok = [], set(), True
-        for form in live:
-            sku = form.cleaned_data["part"].strip()
-            part = parts.get(sku)
-            if part is None:
-                form.add_error("part", f"No part {sku} for {client}.")
-                ok = False
-                continue
-            key = (part.id, form.cleaned_data["warehouse"].id)
-            if key in seen:
-                form.add_error("part", f"{sku} at {form.cleaned_data['warehouse'].code} is already on another line.")
-                ok = False
-                continue
-            seen.add(key)
-            specs.append(
-                LineSpec(part=part, warehouse=form.cleaned_data["warehouse"], quantity=form.cleaned_data["quantity"])
-            )
-        if not live:
-            self._non_form_errors = self.error_class(["Add at least one line."])
-            ok = False
-        return specs if ok else None
+class BaseJobLineFormSet(PartLinesFormSet):
+    def line_key(self, form, part):
+        return (part.id, form.cleaned_data["warehouse"].id)
+
+    def duplicate_message(self, form, sku: str) -> str:
+        return f"{sku} at {form.cleaned_data['warehouse'].code} is already on another line."
+
+    def build_line(self, form, part) -> LineSpec:
+        return LineSpec(part=part, warehouse=form.cleaned_data["warehouse"], quantity=form.cleaned_data["quantity"])
 
 
 JobLineFormSet = formset_factory(JobLineForm, formset=BaseJobLineFormSet, extra=0, can_delete=True)

@@ -5,7 +5,8 @@ from django.forms import formset_factory
 
 from core.models import Client
 from core.scoping import clients_for
-from inventory.models import Part, Warehouse
+from inventory.forms import PartLinesFormSet
+from inventory.models import Warehouse
 from purchasing.models import Supplier
 from purchasing.services import LineSpec
 
@@ -55,37 +56,14 @@ class PurchaseOrderLineForm(forms.Form):
     expected_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class BasePurchaseOrderLineFormSet(forms.BaseFormSet):
-    def resolve(self, client) -> list[LineSpec] | None:
-        """Look the SKUs up for `client` in one query; errors go next to the line. None when any line is bad."""
-        live = [form for form in self.forms if form.cleaned_data and not self._should_delete_form(form)]
-        skus = {form.cleaned_data["part"].strip() for form in live}
-        parts = {part.sku: part for part in Part.objects.filter(client=client, sku__in=skus)}
-        specs, seen, ok = [], set(), True
-        for form in live:
-            sku = form.cleaned_data["part"].strip()
-            part = parts.get(sku)
-            if part is None:
-                form.add_error("part", f"No part {sku} for {client}.")
-                ok = False
-                continue
-            if part.id in seen:
-                form.add_error("part", f"{sku} is already on another line.")
-                ok = False
-                continue
-            seen.add(part.id)
-            specs.append(
-                LineSpec(
-                    part=part,
-                    quantity=form.cleaned_data["quantity"],
-                    unit_cost=form.cleaned_data["unit_cost"],
-                    expected_date=form.cleaned_data.get("expected_date"),
-                )
-            )
-        if not live:
-            self._non_form_errors = self.error_class(["Add at least one line."])
-            ok = False
-        return specs if ok else None
+class BasePurchaseOrderLineFormSet(PartLinesFormSet):
+    def build_line(self, form, part) -> LineSpec:
+        return LineSpec(
+            part=part,
+            quantity=form.cleaned_data["quantity"],
+            unit_cost=form.cleaned_data["unit_cost"],
+            expected_date=form.cleaned_data.get("expected_date"),
+        )
 
 
 PurchaseOrderLineFormSet = formset_factory(
