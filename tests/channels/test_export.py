@@ -256,3 +256,10 @@ def test_export_background_run_on_a_real_worker_of_the_exports_queue(
     assert {row[1] for row in rows[1:]} == {
         world.records[name].channel_sku for name in ("a_success", "a_error", "a2_error")
     }
+
+
+def test_openpyxl_writes_through_lxml():
+    """The 100,000-row export target (SPEC §9) relies on openpyxl's lxml writer, not the pure-Python fallback."""
+    import openpyxl.xml
+
+    assert openpyxl.xml.LXML is True
