@@ -134,8 +134,10 @@ class Part(models.Model):
 class InventoryRow(models.Model):
     """A quantity of one part at one location of one type. Changed only through the ledger."""
 
-    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="inventory_rows")
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="inventory_rows")
+    # No single-column indexes on part and warehouse: the unique (part, location, type) key and the
+    # (warehouse, part) index lead with them, and every extra index is paid on each ledger write.
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="inventory_rows", db_index=False)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="inventory_rows", db_index=False)
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="inventory_rows")
     type = models.CharField(max_length=16, choices=StockType.choices)
     quantity = models.BigIntegerField(default=0)
@@ -410,7 +412,10 @@ class StockLevel(models.Model):
     """
 
     part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="stock_levels")
-    warehouse = models.ForeignKey(Warehouse, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Served by the (warehouse, part) index; no second index to maintain on every write.
+    warehouse = models.ForeignKey(
+        Warehouse, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     available = models.BigIntegerField(default=0)
     reserved = models.BigIntegerField(default=0)
     obsolete = models.BigIntegerField(default=0)
