@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
-from core.models import Client, Membership, SyncRun, WorkerHeartbeat
+from core.models import Client, Membership, Preferences, SyncRun, WorkerHeartbeat
 
 
 class MembershipInline(admin.TabularInline):
@@ -48,10 +48,16 @@ class UserMembershipInline(admin.TabularInline):
     verbose_name = "client membership"
 
 
+class PreferencesInline(admin.StackedInline):
+    model = Preferences
+    can_delete = False
+    verbose_name_plural = "preferences (the user's change takes effect at their next login)"
+
+
 class PortalUserAdmin(UserAdmin):
     """Django's user admin plus the user's clients, so roles and clients are set on one page."""
 
-    inlines = [*UserAdmin.inlines, UserMembershipInline]
+    inlines = [*UserAdmin.inlines, UserMembershipInline, PreferencesInline]
     list_filter = [*UserAdmin.list_filter, "memberships__client"]
 
 

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Portal core"
 
     def ready(self):
+        import core.timezones  # noqa: F401 - connects the login handler that loads the user's time zone
         from core.roles import sync_role_permissions
 
         # Permissions exist only after every app has migrated, so the role groups get

@@ -111,3 +111,21 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.queue} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Preferences(models.Model):
+    """What a user chooses for themselves: the time zone pages and exports show dates in.
+
+    Read once at login into the session (core.timezones), so no request pays a query for it.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="preferences"
+    )
+    time_zone = models.CharField(max_length=64, blank=True, help_text="Empty: the site's time zone.")
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self):
+        return f"{self.user}: {self.time_zone or 'site time zone'}"

@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import connection
 from django.http import JsonResponse
@@ -5,8 +7,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from core import services, timezones
 from core.context_processors import navigation
-from core.models import SyncRun, WorkerHeartbeat
+from core.forms import PreferencesForm
+from core.models import Preferences, SyncRun, WorkerHeartbeat
 from core.system import ping_workers, queue_lengths
 
 HEARTBEAT_FRESH_SECONDS = 120
@@ -49,3 +53,17 @@ def healthz(request):
     except Exception as exc:
         return JsonResponse({"ok": False, "database": type(exc).__name__}, status=503)
     return JsonResponse({"ok": True})
+
+
+@login_required
+def account(request):
+    """The user's own settings: the time zone their dates are shown in."""
+    current = Preferences.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or ""
+    form = PreferencesForm(request.POST or None, initial={"time_zone": current})
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["time_zone"]
+        services.set_time_zone(request.user, name)
+        timezones.remember(request, name)
+        messages.success(request, f"Saved: dates are now shown in {name or settings.TIME_ZONE}.")
+        return redirect("account")
+    return render(request, "core/account.html", {"form": form, "now": timezone.now()})
