@@ -60,6 +60,7 @@ class SyncRecordSerializer(serializers.ModelSerializer):
             "submitted_at",
             "finished_at",
             "force_pushed_at",
+            "previous_error",
         ]
         read_only_fields = fields
 

@@ -210,6 +210,10 @@ class SyncRecord(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     force_pushed_at = models.DateTimeField(null=True, blank=True)
+    # db_default: the set-based planner inserts records in raw SQL without naming this column.
+    previous_error = models.TextField(
+        blank=True, default="", db_default="", help_text="The error a Force Push cleared, kept for the log."
+    )
 
     objects = SyncRecordQuerySet.as_manager()
 

@@ -530,7 +530,8 @@ def force_push(*, records_qs_or_ids, user) -> int:
     """Move the user's Error records back to In Process and queue their channels; returns how many moved.
 
     Only Error records move (a conditional UPDATE), so a double submit changes nothing more.
-    Who and when are recorded; attempts are left as they are.
+    Who and when are recorded, and the error being cleared is kept as `previous_error`; attempts are
+    left as they are.
     """
     if not user.has_perm("channels.force_push_syncrecord"):
         raise PermissionDenied("Force Push is for admins.")
@@ -544,6 +545,7 @@ def force_push(*, records_qs_or_ids, user) -> int:
         channel_ids = sorted(set(errored.order_by().values_list("channel_id", flat=True)))
         moved = errored.update(
             status=Status.IN_PROCESS,
+            previous_error=F("error"),
             error="",
             reference="",
             submitted_at=None,

@@ -63,6 +63,7 @@ def test_force_push_one_moves_the_error_back_to_in_process_and_records_who_and_w
     login, admin_user, world, django_capture_on_commit_callbacks
 ):
     record = world.records["a_error"]
+    rejected_with = record.error
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = login(admin_user).post(one(record), {"querystring": "view=archival&status=error"})
@@ -72,6 +73,8 @@ def test_force_push_one_moves_the_error_back_to_in_process_and_records_who_and_w
     record.refresh_from_db()
     assert record.status == Status.IN_PROCESS
     assert record.error == ""
+    assert rejected_with != ""
+    assert record.previous_error == rejected_with  # what the marketplace said is not lost
     assert record.attempts == 1
     assert record.force_pushed_by == admin_user
     assert record.force_pushed_at is not None
