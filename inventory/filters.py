@@ -3,6 +3,7 @@
 import django_filters
 from django import forms
 from django.db.models import F, Q
+from django.utils.functional import cached_property
 
 from core.models import Client
 from core.scoping import clients_for, scope_to_user
@@ -39,11 +40,13 @@ def apply_sort(queryset, sort: str | None):
     key = (sort or "").lstrip("-")
     if key not in SORT_FIELDS:
         return queryset.order_by(*DEFAULT_SORT)
+    descending = sort.startswith("-")
+    if key == "stock_balance":
+        return queryset.order_by_stock_balance(*DEFAULT_SORT, descending=descending)
     if key in COMPUTED_SORTS:
-        # Every row of the scope is ranked; by Stock Balance, the alternates are summed once for all of them.
-        queryset = queryset.with_figures(whole_scope=key == "stock_balance")
+        queryset = queryset.with_figures()
     column = SORT_FIELDS[key]
-    ordering = F(column).desc() if sort.startswith("-") else F(column).asc()
+    ordering = F(column).desc() if descending else F(column).asc()
     return queryset.order_by(ordering, *DEFAULT_SORT)
 
 
@@ -66,9 +69,7 @@ class InventoryFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         field_name="part__kind", choices=Part.Kind.choices, label="Kind", empty_label="Any kind"
     )
-    client = django_filters.ModelChoiceFilter(
-        field_name="part__client", to_field_name="code", queryset=_clients, label="Client", empty_label="All clients"
-    )
+    client = django_filters.ChoiceFilter(method="filter_client", label="Client", empty_label="All clients")
     low_stock = django_filters.BooleanFilter(
         method="filter_low_stock", widget=forms.CheckboxInput, label="Low stock (Available at or below threshold)"
     )
@@ -81,6 +82,26 @@ class InventoryFilter(django_filters.FilterSet):
     class Meta:
         model = StockLevel
         fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+
+        def client_choices():  # a function, not a bound method: form fields deep-copy their choices
+            return [(code, name) for code, (_id, name) in self._clients_by_code.items()]
+
+        self.filters["client"].extra["choices"] = client_choices
+
+    @cached_property
+    def _clients_by_code(self) -> dict[str, tuple[int, str]]:
+        """The user's clients, read once for both the validation and the dropdown.
+
+        (A ModelChoiceFilter queries once to validate and again to render, that time through a
+        server-side cursor: DECLARE … WITH HOLD, FETCH, CLOSE.)
+        """
+        return {code: (id_, name) for id_, code, name in _clients(self.request).values_list("id", "code", "name")}
+
+    def filter_client(self, queryset, name, value: str):
+        return queryset.filter(part__client_id=self._clients_by_code[value][0]) if value else queryset
 
     def filter_warehouse(self, queryset, name, value: str):
         # The warehouse chooses which StockLevel rows are read at all (see `inventory_queryset`).
@@ -95,10 +116,10 @@ class InventoryFilter(django_filters.FilterSet):
     def filter_low_stock(self, queryset, name, value: bool):
         if not value:
             return queryset
-        return queryset.filter(part__low_stock_threshold__gt=0, available__lte=F("part__low_stock_threshold"))
+        return queryset.filter(low_stock_threshold__gt=0, available__lte=F("low_stock_threshold"))
 
     def filter_shortage(self, queryset, name, value: bool):
-        return queryset.with_figures(whole_scope=True).filter(stock_balance__lt=0) if value else queryset
+        return queryset.shortage() if value else queryset
 
     def filter_sort(self, queryset, name, value: str):
         return apply_sort(queryset, value)

@@ -227,12 +227,31 @@ def _stock_expr(prefix: str = ""):
     return F(f"{prefix}available") + F(f"{prefix}planned") + F(f"{prefix}ordered") + F(f"{prefix}in_production")
 
 
-def _balance_expr(prefix: str = ""):
-    """Stock Balance of a part that is not generic: Stock − Allocated − threshold (SPEC §2)."""
-    return _stock_expr(prefix) - F(f"{prefix}allocated") - F(f"{prefix}part__low_stock_threshold")
+def _own_balance_expr():
+    """A StockLevel's own Stock Balance (SPEC §2), from its own columns: stored as `StockLevel.balance`.
+
+    Stock − Allocated − threshold; for a generic part Planned − Allocated − threshold, to which its
+    alternates' balances are added at read time (they live in other rows). So `balance` is a generic
+    row's Stock Balance without a sum of non-negative terms: never above it.
+    """
+    return Case(
+        When(is_generic=True, then=F("planned") - F("allocated") - F("low_stock_threshold")),
+        default=_stock_expr() - F("allocated") - F("low_stock_threshold"),
+        output_field=models.BigIntegerField(),
+    )
 
 
-_ANY_SCOPE = object()  # rows of several scopes may be mixed (e.g. one part at every warehouse and over all)
+def _alternate_balance_expr():
+    """An alternate's Stock Balance as its generic part counts it: Stock − Allocated − threshold (SPEC §2)."""
+    return _stock_expr() - F("allocated") - F("low_stock_threshold")
+
+
+_ANY_SCOPE = object()
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+_BIGINT_MIN, _BIGINT_MAX = (
+    -(2**63),
+    2**63 - 1,
+)  # rows of several scopes may be mixed (e.g. one part at every warehouse and over all)
 
 
 class _AlternatesJoin:
@@ -295,15 +314,53 @@ def _alternates_balance_column(alias):
     return Col(alias, target)
 
 
+@functools.cache
+def _correlated_alternates_balance(scope: str):
+    """Σ max(0, alternate's Stock Balance) of a generic row's part in the row's scope: "total" (all warehouses),
+    "warehouse" (the row's), or "any" (either, by the row). Built once per scope: constructing these
+    subqueries costs more than the SQL they run for a page; one scope compiles half the SQL of "any".
+    """
+    alternate_levels = StockLevel.objects.filter(part__generic_parts=OuterRef("part"))
+
+    def alternates_sum(levels):
+        return Coalesce(
+            Subquery(
+                levels.annotate(_one=Value(1))
+                .values("_one")
+                .annotate(total=Cast(Sum(Greatest(_alternate_balance_expr(), Value(0))), models.BigIntegerField()))
+                .values("total")[:1],
+                output_field=models.BigIntegerField(),
+            ),
+            Value(0),
+            output_field=models.BigIntegerField(),
+        )
+
+    over_all = alternates_sum(alternate_levels.filter(warehouse__isnull=True))
+    at_warehouse = alternates_sum(alternate_levels.filter(warehouse=OuterRef("warehouse")))
+    if scope == "total":
+        return over_all
+    if scope == "warehouse":
+        return at_warehouse
+    return Case(
+        When(warehouse__isnull=True, then=over_all), default=at_warehouse, output_field=models.BigIntegerField()
+    )
+
+
 class StockLevelQuerySet(models.QuerySet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._scope = _ANY_SCOPE
+        self._balance_ranking = None  # (the ordering set by `order_by_stock_balance`, descending)
 
     def _clone(self):
         clone = super()._clone()
-        clone._scope = self._scope
+        clone._scope, clone._balance_ranking = self._scope, self._balance_ranking
         return clone
+
+    def __getitem__(self, k):
+        if isinstance(k, slice) and k.stop is not None and self._result_cache is None and self._is_balance_ranked():
+            return super(StockLevelQuerySet, self._within_balance_bound(k.stop)).__getitem__(k)
+        return super().__getitem__(k)
 
     def all_warehouses(self):
         clone = self.filter(warehouse__isnull=True)
@@ -344,11 +401,8 @@ class StockLevelQuerySet(models.QuerySet):
             on_order=F("ordered"),
             stock=_stock_expr(),
             stock_balance=Case(
-                When(
-                    part__kind=Part.Kind.GENERIC,
-                    then=F("planned") - F("allocated") - F("part__low_stock_threshold") + generic_alternates,
-                ),
-                default=_balance_expr(),
+                When(is_generic=True, then=F("balance") + generic_alternates),
+                default=F("balance"),
                 output_field=models.BigIntegerField(),
             ),
         )
@@ -363,36 +417,58 @@ class StockLevelQuerySet(models.QuerySet):
         return (
             levels.order_by()
             .values(generic_part_id=F("part__generic_parts"), scope=Coalesce("warehouse_id", Value(0)))
-            .annotate(alternates_balance=Cast(Sum(Greatest(_balance_expr(), Value(0))), models.BigIntegerField()))
+            .annotate(
+                alternates_balance=Cast(Sum(Greatest(_alternate_balance_expr(), Value(0))), models.BigIntegerField())
+            )
         )
 
-    @staticmethod
-    @functools.cache
-    def _correlated_alternates_balance():
-        """Built once: constructing these subqueries costs more than the SQL they run for a page."""
-        alternate_levels = StockLevel.objects.filter(part__generic_parts=OuterRef("part"))
+    def _correlated_alternates_balance(self):
+        if self._scope is None:
+            return _correlated_alternates_balance("total")
+        return _correlated_alternates_balance("any" if self._scope is _ANY_SCOPE else "warehouse")
 
-        def alternates_sum(levels):
-            return Coalesce(
-                Subquery(
-                    levels.annotate(_one=Value(1))
-                    .values("_one")
-                    .annotate(total=Cast(Sum(Greatest(_balance_expr(), Value(0))), models.BigIntegerField()))
-                    .values("total")[:1],
-                    output_field=models.BigIntegerField(),
-                ),
-                Value(0),
-                output_field=models.BigIntegerField(),
-            )
+    def shortage(self):
+        """Rows with a negative Stock Balance (SPEC §2: the shortage badge).
 
-        return Case(
-            When(
-                warehouse__isnull=True,
-                then=alternates_sum(alternate_levels.filter(warehouse__isnull=True)),
-            ),
-            default=alternates_sum(alternate_levels.filter(warehouse=OuterRef("warehouse"))),
+        `balance < 0` is implied (a generic row's stored balance is its Stock Balance without its
+        alternates' non-negative terms) and answered from the (warehouse, balance) index; the Stock
+        Balance test then only computes the generic rows it finds.
+        """
+        return self.with_figures().filter(balance__lt=0, stock_balance__lt=0)
+
+    def order_by_stock_balance(self, *tie_breakers, descending: bool = False):
+        """Rank by Stock Balance; a slice (a page) then reads only the rows of the (warehouse, balance) index
+        that can be on it, instead of computing and sorting every row of the scope (see `_within_balance_bound`).
+        """
+        ranking = F("stock_balance").desc() if descending else F("stock_balance").asc()
+        clone = self.with_figures().order_by(ranking, *tie_breakers)
+        clone._balance_ranking = (clone.query.order_by, descending)
+        return clone
+
+    def _is_balance_ranked(self) -> bool:
+        return self._balance_ranking is not None and self._balance_ranking[0] == self.query.order_by
+
+    def _within_balance_bound(self, stop: int):
+        """The rows that can be among the first `stop` by Stock Balance: a filter the index answers.
+
+        Stored `balance` ≤ Stock Balance for every row, equal for the non-generic ones. Ascending, the
+        `stop`-th lowest balance b of the non-generic rows bounds the page: `stop` rows have Stock
+        Balance ≤ b, so every row shown has balance ≤ Stock Balance ≤ b. Descending, the `stop`-th
+        highest balance b of all rows: `stop` rows have Stock Balance ≥ b, so a row shown is generic
+        (its alternates may lift it) or has balance ≥ b. Fewer rows than `stop`: no bound.
+        """
+        descending = self._balance_ranking[1]
+        candidates = self.order_by(F("balance").desc() if descending else F("balance").asc())
+        if not descending:
+            candidates = candidates.filter(is_generic=False)
+        bound = Coalesce(
+            Subquery(candidates.values("balance")[stop - 1 : stop]),
+            Value(_BIGINT_MIN if descending else _BIGINT_MAX),
             output_field=models.BigIntegerField(),
         )
+        if descending:
+            return self.filter(Q(balance__gte=bound) | Q(is_generic=True))
+        return self.filter(balance__lte=bound)
 
     def _alternates_alias(self):
         return next((a for a, j in self.query.alias_map.items() if isinstance(j, _AlternatesJoin)), None)
@@ -423,6 +499,15 @@ class StockLevel(models.Model):
     planned = models.BigIntegerField(default=0)
     ordered = models.BigIntegerField(default=0)
     in_production = models.BigIntegerField(default=0)
+    # Copies of the part's, so that Stock Balance is a column of this row and PostgreSQL ranks and filters
+    # by it from the (warehouse, balance) index instead of joining and computing every row of the scope.
+    # Kept by database triggers (migration 0007) on every path: an INSERT here takes the part's values
+    # whatever it says, and an UPDATE of either on the part rewrites its rows. `check_ledger` compares them.
+    low_stock_threshold = models.PositiveIntegerField(default=0, editable=False)
+    is_generic = models.BooleanField(default=False, editable=False)
+    balance = models.GeneratedField(
+        expression=_own_balance_expr(), output_field=models.BigIntegerField(), db_persist=True
+    )
 
     objects = StockLevelQuerySet.as_manager()
 
@@ -436,7 +521,14 @@ class StockLevel(models.Model):
                 fields=["part"], condition=Q(warehouse__isnull=True), name="stocklevel_unique_part_total"
             ),
         ]
-        indexes = [models.Index(fields=["warehouse", "part"], name="stocklevel_wh_part_idx")]
+        indexes = [
+            models.Index(fields=["warehouse", "part"], name="stocklevel_wh_part_idx"),
+            models.Index(fields=["warehouse", "balance"], name="stocklevel_wh_balance_idx"),
+            # Ordered by balance alone for the totals: `warehouse IS NULL` does not fix the leading column
+            # for the planner as `warehouse = w` does, so the index above cannot return them in balance order.
+            models.Index(fields=["balance"], condition=Q(warehouse__isnull=True), name="stocklevel_total_balance_idx"),
+            models.Index(fields=["warehouse", "part"], condition=Q(is_generic=True), name="stocklevel_wh_generic_idx"),
+        ]
 
     def __str__(self):
         return f"{self.part_id}@{self.warehouse_id or 'all'}"
