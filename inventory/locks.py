@@ -10,17 +10,42 @@ as long as a transaction takes all its part locks in one call before writing.
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from inventory.models import Part
 
+_PARTS = Part._meta.db_table
+_LOCK_IDS_SQL = f"SELECT id FROM {_PARTS} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE"
 
-def lock_parts(part_ids: Iterable[int]) -> list[int]:
-    """Lock the given parts (ordered by id) until the end of the current transaction."""
+
+def lock_parts(part_ids: Iterable[int] | QuerySet) -> list[int]:
+    """Lock the given parts (ordered by id) until the end of the current transaction; returns their ids.
+
+    `part_ids` may be a QuerySet of one column of part ids (`lines.values("part_id")`): PostgreSQL then
+    reads them inside the locking statement, which saves the round trip of fetching them first. The
+    statement's snapshot is taken when it starts, so whatever decides which parts those are must already
+    be fixed by a lock the caller holds (e.g. the job row, for a job's lines).
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_parts() must run inside transaction.atomic()")
+    if isinstance(part_ids, QuerySet):
+        if connection.vendor != "postgresql":
+            part_ids = list(part_ids.values_list(part_ids.query.values_select[0], flat=True))
+        else:
+            subquery, params = part_ids.order_by().query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id FROM {_PARTS} WHERE id IN ({subquery}) ORDER BY id FOR NO KEY UPDATE", params
+                )
+                return [row[0] for row in cursor.fetchall()]
     ids = sorted(set(part_ids))
     if not ids:
         return []
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("lock_parts() must run inside transaction.atomic()")
-    return list(
-        Part.objects.filter(id__in=ids).order_by("id").select_for_update(no_key=True).values_list("id", flat=True)
-    )
+    if connection.vendor != "postgresql":
+        return list(
+            Part.objects.filter(id__in=ids).order_by("id").select_for_update(no_key=True).values_list("id", flat=True)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_IDS_SQL, [ids])
+        return [row[0] for row in cursor.fetchall()]

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db import OperationalError, connection, connections
 
 from inventory.errors import InsufficientStock
-from inventory.models import StockLevel
-from jobs.models import Job, JobLine
+from inventory.models import Location, StockLevel
+from jobs.models import Job, JobEvent, JobLine, JobLineReservation
 from jobs.services import LineSpec, cancel_job, save_job
 
 from .conftest import assert_ledger_balanced, make_part, make_warehouse, put_stock
@@ -114,5 +114,80 @@ def test_save_and_cancel_concurrently_keep_the_ledger_exact(client_a, coordinato
         assert level.reserved == held <= 12
         assert level.allocated == short
         assert level.available == 12 - held >= 0
+    assert_ledger_balanced()
+    call_command("check_ledger")
+
+
+def _save_between_read_and_locks(monkeypatch, competitor):
+    """Run `competitor` (on its own connection, committed) right after a save's first Available read."""
+    from jobs import services
+
+    real = services._available_rows
+    calls = []
+
+    def read_then_compete(pairs):
+        rows = real(pairs)
+        calls.append(pairs)
+        if len(calls) == 1:
+            assert _race(lambda _index: competitor(), count=1)[0][0] == "ok"
+        return rows
+
+    monkeypatch.setattr(services, "_available_rows", read_then_compete)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_save_job_plan_gone_stale_before_the_locks_is_refused_with_what_is_left(client_a, coordinator, monkeypatch):
+    # given 5 units, and a competitor that takes 3 of them between our read and our part locks
+    warehouse = make_warehouse("STALE")
+    part = make_part(client_a, "STALE-1")
+    put_stock(part, warehouse, 5)
+
+    def competitor():
+        return save_job(client=client_a, user=coordinator, title="first", lines=[LineSpec(part, warehouse, 3)]).id
+
+    calls = _save_between_read_and_locks(monkeypatch, competitor)
+
+    # when we save 4 on the strength of a read that saw 5
+    with pytest.raises(InsufficientStock) as refused:
+        save_job(client=client_a, user=coordinator, title="second", lines=[LineSpec(part, warehouse, 4)])
+
+    # then the ledger refused the stale plan under the locks, the save was re-read under them and refused
+    # with what is left, and nothing of it stays (no job, no line, no event, no movement)
+    assert len(calls) == 3  # our unlocked read, the competitor's, ours under the locks
+    assert [(s.requested, s.available) for s in refused.value.shortages] == [(4, 2)]
+    assert list(Job.objects.values_list("title", flat=True)) == ["first"]
+    assert JobLine.objects.count() == 1
+    level = StockLevel.objects.for_warehouse(warehouse).with_figures().get(part=part)
+    assert (level.in_stock, level.available, level.reserved) == (5, 2, 3)
+    assert_ledger_balanced()
+    call_command("check_ledger")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_save_job_plan_gone_stale_saves_from_the_next_location_under_the_locks(client_a, coordinator, monkeypatch):
+    # given 3 units at A1 and 5 at B1, and a competitor that takes 2 of A1's between our read and our locks
+    warehouse = make_warehouse("STALE2", extra_locations=["A1", "B1"])
+    a1, b1 = (Location.objects.get(warehouse=warehouse, code=code) for code in ("A1", "B1"))
+    part = make_part(client_a, "STALE-2")
+    put_stock(part, warehouse, 3, location=a1)
+    put_stock(part, warehouse, 5, location=b1)
+
+    def competitor():
+        return save_job(client=client_a, user=coordinator, title="first", lines=[LineSpec(part, warehouse, 2)]).id
+
+    _save_between_read_and_locks(monkeypatch, competitor)
+
+    # when we save 4, planned as 3 from A1 and 1 from B1 on the stale read
+    job = save_job(client=client_a, user=coordinator, title="second", lines=[LineSpec(part, warehouse, 4)])
+
+    # then it is saved as the locked read says: A1's last unit, then 3 from B1 — one job, one event
+    held = JobLineReservation.objects.filter(line__job=job).order_by("location_id")
+    assert [(r.location_id, r.quantity) for r in held] == [(a1.id, 1), (b1.id, 3)]
+    assert list(JobLine.objects.filter(job=job).values_list("reserved", "allocated")) == [(4, 0)]
+    assert list(job.events.values_list("kind", flat=True)) == [JobEvent.Kind.CREATED]
+    assert sorted(Job.objects.values_list("title", flat=True)) == ["first", "second"]
+    level = StockLevel.objects.for_warehouse(warehouse).with_figures().get(part=part)
+    assert (level.in_stock, level.available, level.reserved) == (8, 2, 6)
     assert_ledger_balanced()
     call_command("check_ledger")

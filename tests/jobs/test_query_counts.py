@@ -27,8 +27,8 @@ def _statements(context) -> list[str]:
     return [query["sql"].split(None, 1)[0].upper() for query in context.captured_queries]
 
 
-def test_save_job_two_lines_sends_seven_statements(client_a, coordinator, local_wh, two_parts):
-    # given a warm process (one job saved before)
+def test_save_job_two_lines_sends_four_statements_one_under_the_part_locks(client_a, coordinator, local_wh, two_parts):
+    # given a warm process (one job saved before: the ledger statement is prepared on this connection)
     lines = [LineSpec(part, local_wh, 2) for part in two_parts]
     save_job(client=client_a, user=coordinator, title="warm", lines=lines)
 
@@ -36,40 +36,41 @@ def test_save_job_two_lines_sends_seven_statements(client_a, coordinator, local_
     with CaptureQueriesContext(connection) as context:
         job = save_job(client=client_a, user=coordinator, title="counted", lines=lines)
 
-    # then: the job (numbered in the INSERT) and its event before the part locks, then lock parts, read
-    # Available, lines, reservations, one ledger statement (rows, movements, StockLevel) — no savepoint
-    assert len(context.captured_queries) == 7 + OUTER
-    assert _statements(context)[1:-1] == ["INSERT", "INSERT", "SELECT", "SELECT", "INSERT", "INSERT", "WITH"]
+    # then: read Available, write the job (numbered in the INSERT), its event, lines and reservations in one
+    # statement, lock the parts, and under the locks only the ledger statement (rows, movements, StockLevel)
+    assert len(context.captured_queries) == 4 + OUTER
+    assert _statements(context)[1:-1] == ["SELECT", "WITH", "SELECT", "EXECUTE"]
     assert "FOR NO KEY UPDATE" in context.captured_queries[3]["sql"]
+    assert "inventory_apply_stock_changes" in context.captured_queries[4]["sql"]
     assert job.number == Job.objects.get(pk=job.pk).number
     assert job.number.startswith("J-") and len(job.number) == 8
+    assert list(JobLine.objects.filter(job=job).values_list("part_id", "quantity", "reserved", "allocated")) == [
+        (two_parts[0].id, 2, 2, 0),
+        (two_parts[1].id, 2, 2, 0),
+    ]
     assert JobLineReservation.objects.filter(line__job=job).count() == 2
+    assert list(job.events.values_list("kind", "note")) == [
+        (JobEvent.Kind.CREATED, "+ QC-A @ MAIN × 2; + QC-B @ MAIN × 2")
+    ]
     assert [figures(part, local_wh)["reserved"] for part in two_parts] == [4, 4]
     assert_ledger_balanced()
 
 
-def test_cancel_job_two_lines_sends_nine_statements(client_a, coordinator, local_wh, two_parts):
+def test_cancel_job_two_lines_sends_four_statements(client_a, coordinator, local_wh, two_parts):
     lines = [LineSpec(part, local_wh, 3) for part in two_parts]
     cancel_job(job=save_job(client=client_a, user=coordinator, title="warm", lines=lines), user=coordinator)
     job = save_job(client=client_a, user=coordinator, title="counted", lines=lines)
 
     with CaptureQueriesContext(connection) as context:
-        cancel_job(job=job, user=coordinator)
+        cancelled = cancel_job(job=job, user=coordinator)
 
-    # lock job, its lines, the job's state and event, then lock parts, lines with reservations, delete
-    # reservations, zero the lines, one ledger statement — no savepoint
-    assert len(context.captured_queries) == 9 + OUTER
-    assert _statements(context)[1:-1] == [
-        "SELECT",
-        "SELECT",
-        "UPDATE",
-        "INSERT",
-        "SELECT",
-        "SELECT",
-        "DELETE",
-        "UPDATE",
-        "WITH",
-    ]
+    # the job's lock, state and event in one statement; lock parts; under them the lines' reservations
+    # deleted and their figures zeroed in one statement, then one ledger statement — no savepoint
+    assert len(context.captured_queries) == 4 + OUTER
+    assert _statements(context)[1:-1] == ["WITH", "SELECT", "WITH", "EXECUTE"]
+    assert "FOR NO KEY UPDATE" in context.captured_queries[2]["sql"]
+    assert (cancelled.pk, cancelled.state) == (job.pk, Job.State.CANCELLED)
+    assert Job.objects.get(pk=job.pk).cancelled_at == cancelled.cancelled_at
     assert JobLineReservation.objects.filter(line__job=job).count() == 0
     assert list(JobLine.objects.filter(job=job).values_list("reserved", "allocated")) == [(0, 0), (0, 0)]
     assert [figures(part, local_wh)["available"] for part in two_parts] == [20, 20]
