@@ -3,8 +3,8 @@
 The Allocadence pull sets 100,000 rows at once to the figures Allocadence reports. Going through
 `apply_stock_changes` would mean reading every row into Python, building a delta per row and sending them back
 in chunks; here PostgreSQL does the work: the targets are COPYed into a temporary table and the deltas,
-movements, rows and StockLevel summaries are computed and written with a handful of INSERT … SELECT and
-UPDATE … FROM statements in the caller's transaction. The ledger rules are the same as everywhere else: every
+movements, rows and StockLevel summaries are computed and written by ONE statement (data-modifying CTEs)
+in the caller's transaction. The ledger rules are the same as everywhere else: every
 changed row gets exactly one movement, rows never go negative (the CHECK constraint), StockLevel moves by the
 same deltas, unchanged rows are not touched, and the parts are locked first, in id order, in one statement.
 
@@ -34,8 +34,6 @@ _MOVEMENTS = Movement._meta.db_table
 _LEVELS = StockLevel._meta.db_table
 _TYPES = frozenset(str(t) for t in STOCK_TYPES)
 _TARGETS = "_bulk_stock_targets"
-_DELTAS = "_bulk_stock_deltas"
-_LEVEL_DELTAS = "_bulk_stock_level_deltas"
 
 
 @dataclass(frozen=True)
@@ -201,7 +199,9 @@ def apply_stock_targets(
 # --- PostgreSQL ---------------------------------------------------------------------------------------------
 
 # Sorts and hashes of 200,000 deltas spill to disk at the default 4 MB; raised for this transaction only,
-# and put back before returning so the caller's later statements run with the server's setting.
+# and put back before returning so the caller's later statements run with the server's setting. JIT is off
+# for the same span: the write statement is costed far above jit_above_cost, and compiling its expressions
+# (hundreds of ms) buys nothing for a statement whose time goes into heap and index writes.
 _WORK_MEM = "64MB"
 
 
@@ -220,12 +220,21 @@ def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer)
         for (part_id, location_id, type_), (warehouse_id, quantity) in wanted.items()
         if not quantity
     ]
+    # The figures a delta can move: the targets' types and, with a scope, the types it zeroes.
+    types = {type_ for _, _, type_ in wanted}.union(str(t) for t in scope.types) if scope else {t for _, _, t in wanted}
+    columns = [column for column in FIGURE_COLUMNS if column in types]
+    if not columns:  # no targets and nothing in scope: no delta is possible
+        return BulkResult(rows_changed=0, rows_created=0, parts_touched=0)
     buffer.seek(0)
     timer.lap("copy_buffer")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [_WORK_MEM])
-        saved_work_mem = cursor.fetchone()[0]
-        cursor.execute(f"DROP TABLE IF EXISTS {_TARGETS}; DROP TABLE IF EXISTS {_DELTAS}")
+        cursor.execute(
+            "SELECT current_setting('work_mem'), current_setting('jit'), "
+            "set_config('work_mem', %s, true), set_config('jit', 'off', true)",
+            [_WORK_MEM],
+        )
+        saved_work_mem, saved_jit = cursor.fetchone()[:2]
+        cursor.execute(f"DROP TABLE IF EXISTS {_TARGETS}")
         cursor.execute(
             f"CREATE TEMP TABLE {_TARGETS} (part_id bigint NOT NULL, warehouse_id bigint NOT NULL, "
             "location_id bigint NOT NULL, type varchar(16) NOT NULL, target bigint NOT NULL) ON COMMIT DROP"
@@ -245,106 +254,91 @@ def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer)
         # hashes and sorts (and picks join orders) for that, whatever the real 200,000.
         cursor.execute(f"ANALYZE {_TARGETS}")
         timer.lap("copy")
-        if scope is not None:
-            # Rows in scope belong to parts in `parts_in_scope`, all locked by now (see its docstring).
-            cursor.execute(
-                f"CREATE TEMP TABLE {_DELTAS} ON COMMIT DROP AS "
-                "SELECT COALESCE(t.part_id, r.part_id) AS part_id, COALESCE(t.warehouse_id, r.warehouse_id) "
-                "AS warehouse_id, COALESCE(t.location_id, r.location_id) AS location_id, "
-                "COALESCE(t.type, r.type) AS type, COALESCE(t.target, 0) - COALESCE(r.quantity, 0) AS delta, "
-                f"r.id AS row_id FROM {_TARGETS} t FULL JOIN "
-                f"(SELECT id, part_id, warehouse_id, location_id, type, quantity FROM {_ROWS} "
-                "WHERE warehouse_id = ANY(%s) AND type = ANY(%s)) r "
-                "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
-                "WHERE COALESCE(t.target, 0) <> COALESCE(r.quantity, 0)",
-                [list(scope.warehouse_ids), [str(t) for t in scope.types]],
-            )
-        else:
-            cursor.execute(
-                f"CREATE TEMP TABLE {_DELTAS} ON COMMIT DROP AS "
-                "SELECT t.part_id, t.warehouse_id, t.location_id, t.type, "
-                "t.target - COALESCE(r.quantity, 0) AS delta, r.id AS row_id "
-                f"FROM {_TARGETS} t LEFT JOIN {_ROWS} r "
-                "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
-                "WHERE t.target <> COALESCE(r.quantity, 0)"
-            )
-        changed = cursor.rowcount
-        timer.lap("deltas")
-        if not changed:
-            cursor.execute(f"DROP TABLE {_TARGETS}; DROP TABLE {_DELTAS}")
-            cursor.execute("SELECT set_config('work_mem', %s, true)", [saved_work_mem])
-            return BulkResult(rows_changed=0, rows_created=0, parts_touched=0)
-        cursor.execute(f"ANALYZE {_DELTAS}")
+        params = {
+            "now": now,
+            "user_id": user_id,
+            "reason": reason[:300],
+            "reference_kind": reference.kind,
+            "reference_id": reference.id,
+            "reference": reference.label[:100],
+            "warehouse_ids": list(scope.warehouse_ids) if scope else [],
+            "types": [str(t) for t in scope.types] if scope else [],
+        }
+        cursor.execute(_write_statement(scoped=scope is not None, columns=columns), params)
+        changed, created, parts_touched = cursor.fetchone()
+        timer.lap("write")
+        cursor.execute(f"DROP TABLE {_TARGETS}")
         cursor.execute(
-            f"INSERT INTO {_MOVEMENTS} (created_at, user_id, part_id, warehouse_id, location_id, type, delta, "
-            "reason, reference_kind, reference_id, reference) "
-            f"SELECT %s, %s, part_id, warehouse_id, location_id, type, delta, %s, %s, %s, %s FROM {_DELTAS} "
-            "ORDER BY part_id, location_id, type",
-            [now, user_id, reason[:300], reference.kind, reference.id, reference.label[:100]],
+            "SELECT set_config('work_mem', %s, true), set_config('jit', %s, true)", [saved_work_mem, saved_jit]
         )
-        timer.lap("movements")
-        cursor.execute(
-            f"UPDATE {_ROWS} r SET quantity = r.quantity + d.delta, updated_at = %s "
-            f"FROM {_DELTAS} d WHERE d.row_id IS NOT NULL AND r.id = d.row_id",
-            [now],
-        )
-        cursor.execute(
-            f"INSERT INTO {_ROWS} (part_id, warehouse_id, location_id, type, quantity, updated_at) "
-            f"SELECT part_id, warehouse_id, location_id, type, delta, %s FROM {_DELTAS} WHERE row_id IS NULL "
-            "ORDER BY part_id, location_id, type",
-            [now],
-        )
-        created = cursor.rowcount
-        timer.lap("rows")
-        parts_touched = _apply_level_deltas(cursor)
-        timer.lap("levels")
-        cursor.execute(f"DROP TABLE {_TARGETS}; DROP TABLE {_DELTAS}; DROP TABLE {_LEVEL_DELTAS}")
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [saved_work_mem])
     return BulkResult(rows_changed=changed, rows_created=created, parts_touched=parts_touched)
 
 
-def _apply_level_deltas(cursor) -> int:
-    """Move StockLevel (per part × warehouse, and per part over all warehouses) by the summed deltas.
+def _write_statement(*, scoped: bool, columns: list[str]) -> str:
+    """ONE statement that computes the deltas and writes movements, rows and both kinds of StockLevel.
 
-    One UPDATE … FROM per kind of level joins the summed deltas to the levels by hash; INSERT … ON CONFLICT
-    only for levels that do not exist yet. (An ON CONFLICT DO UPDATE of every level first locks each row and
-    then updates it: two heap writes and WAL records per level instead of one.) The parts are locked, so no
-    other writer can create or change these levels in between. Returns the parts touched.
+    Data-modifying CTEs all run to completion against one snapshot, so the deltas are computed once and
+    read by every write, with no temp table to fill and analyse in between. StockLevel moves by sums of the
+    deltas: per part × warehouse from the deltas (only the figures these types feed, as bigint), and per
+    part from those sums, a fifth of the rows. A level whose sums are all zero (stock moved between two
+    locations of one warehouse, or between warehouses for the total) is not rewritten: a level rewrite that
+    is not HOT writes an entry to every StockLevel index. Levels that do not exist yet are inserted (NOT
+    EXISTS against the statement's snapshot; the parts are locked, so no other writer can create them
+    meanwhile, and ON CONFLICT adds to a level a concurrent writer did create rather than failing). Returns
+    one row: rows changed (= movements), rows created, parts touched.
     """
-    sums = ", ".join(f"SUM(CASE WHEN type = '{column}' THEN delta ELSE 0 END) AS {column}" for column in FIGURE_COLUMNS)
-    columns = ", ".join(FIGURE_COLUMNS)
-    cursor.execute(
-        f"CREATE TEMP TABLE {_LEVEL_DELTAS} ON COMMIT DROP AS "
-        f"SELECT part_id, warehouse_id, {sums} FROM {_DELTAS} GROUP BY part_id, warehouse_id "
-        f"UNION ALL SELECT part_id, NULL, {sums} FROM {_DELTAS} GROUP BY part_id"
+    if scoped:
+        deltas = (
+            "SELECT COALESCE(t.part_id, r.part_id) AS part_id, COALESCE(t.warehouse_id, r.warehouse_id) "
+            "AS warehouse_id, COALESCE(t.location_id, r.location_id) AS location_id, "
+            "COALESCE(t.type, r.type) AS type, COALESCE(t.target, 0) - COALESCE(r.quantity, 0) AS delta, "
+            f"r.id AS row_id FROM {_TARGETS} t FULL JOIN "
+            f"(SELECT id, part_id, warehouse_id, location_id, type, quantity FROM {_ROWS} "
+            "WHERE warehouse_id = ANY(%(warehouse_ids)s) AND type = ANY(%(types)s)) r "
+            "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
+            "WHERE COALESCE(t.target, 0) <> COALESCE(r.quantity, 0)"
+        )
+    else:
+        deltas = (
+            "SELECT t.part_id, t.warehouse_id, t.location_id, t.type, "
+            "t.target - COALESCE(r.quantity, 0) AS delta, r.id AS row_id "
+            f"FROM {_TARGETS} t LEFT JOIN {_ROWS} r "
+            "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
+            "WHERE t.target <> COALESCE(r.quantity, 0)"
+        )
+    sums = ", ".join(f"COALESCE(SUM(delta) FILTER (WHERE type = '{c}'), 0)::bigint AS {c}" for c in columns)
+    totals = ", ".join(f"SUM({c})::bigint AS {c}" for c in columns)
+    add = ", ".join(f"{c} = l.{c} + x.{c}" for c in columns)
+    moved = "(" + " OR ".join(f"x.{c} <> 0" for c in columns) + ")"
+    all_columns = ", ".join(FIGURE_COLUMNS)
+    values = ", ".join(c if c in columns else "0" for c in FIGURE_COLUMNS)
+    upsert = ", ".join(f"{c} = {_LEVELS}.{c} + EXCLUDED.{c}" for c in columns)
+    return (
+        f"WITH d AS MATERIALIZED ({deltas}), "
+        f"m AS (INSERT INTO {_MOVEMENTS} (created_at, user_id, part_id, warehouse_id, location_id, type, delta, "
+        "reason, reference_kind, reference_id, reference) SELECT %(now)s, %(user_id)s, part_id, warehouse_id, "
+        "location_id, type, delta, %(reason)s, %(reference_kind)s, %(reference_id)s, %(reference)s FROM d), "
+        f"u AS (UPDATE {_ROWS} r SET quantity = r.quantity + d.delta, updated_at = %(now)s "
+        "FROM d WHERE r.id = d.row_id), "
+        f"i AS (INSERT INTO {_ROWS} (part_id, warehouse_id, location_id, type, quantity, updated_at) "
+        "SELECT part_id, warehouse_id, location_id, type, delta, %(now)s FROM d WHERE row_id IS NULL "
+        "ORDER BY part_id, location_id, type RETURNING 1), "
+        f"w AS MATERIALIZED (SELECT part_id, warehouse_id, {sums} FROM d GROUP BY part_id, warehouse_id), "
+        f"p AS MATERIALIZED (SELECT part_id, {totals} FROM w GROUP BY part_id), "
+        f"uw AS (UPDATE {_LEVELS} l SET {add} FROM w x "
+        f"WHERE l.warehouse_id = x.warehouse_id AND l.part_id = x.part_id AND {moved}), "
+        f"iw AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
+        f"SELECT part_id, warehouse_id, {values} FROM w x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM {_LEVELS} l "
+        "WHERE l.part_id = x.part_id AND l.warehouse_id = x.warehouse_id) ORDER BY part_id, warehouse_id "
+        f"ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {upsert}), "
+        f"up AS (UPDATE {_LEVELS} l SET {add} FROM p x WHERE l.warehouse_id IS NULL AND l.part_id = x.part_id "
+        f"AND {moved}), "
+        f"ip AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
+        f"SELECT part_id, NULL, {values} FROM p x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM {_LEVELS} l "
+        "WHERE l.part_id = x.part_id AND l.warehouse_id IS NULL) ORDER BY part_id "
+        f"ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {upsert}) "
+        "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM i), (SELECT count(*) FROM p)"
     )
-    cursor.execute(f"ANALYZE {_LEVEL_DELTAS}")
-    add = ", ".join(f"{column} = l.{column} + x.{column}" for column in FIGURE_COLUMNS)
-    cursor.execute(
-        f"UPDATE {_LEVELS} l SET {add} FROM {_LEVEL_DELTAS} x "
-        "WHERE x.warehouse_id IS NOT NULL AND l.warehouse_id = x.warehouse_id AND l.part_id = x.part_id"
-    )
-    cursor.execute(
-        f"UPDATE {_LEVELS} l SET {add} FROM {_LEVEL_DELTAS} x "
-        "WHERE x.warehouse_id IS NULL AND l.warehouse_id IS NULL AND l.part_id = x.part_id"
-    )
-    parts_touched = cursor.rowcount
-    upsert = ", ".join(f"{column} = {_LEVELS}.{column} + EXCLUDED.{column}" for column in FIGURE_COLUMNS)
-    missing = (
-        f"SELECT part_id, warehouse_id, {columns} FROM {_LEVEL_DELTAS} x WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {_LEVELS} l WHERE l.part_id = x.part_id AND "
-    )
-    cursor.execute(
-        f"INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns}) {missing}l.warehouse_id = x.warehouse_id) "
-        "AND x.warehouse_id IS NOT NULL ORDER BY part_id, warehouse_id "
-        f"ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {upsert}"
-    )
-    cursor.execute(
-        f"INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns}) {missing}l.warehouse_id IS NULL) "
-        "AND x.warehouse_id IS NULL ORDER BY part_id "
-        f"ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {upsert}"
-    )
-    return parts_touched + cursor.rowcount
 
 
 # --- SQLite and other databases -------------------------------------------------------------------------------
