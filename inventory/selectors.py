@@ -3,9 +3,9 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Sum
+from django.db.models import F, Q, Sum
 
-from inventory.models import FIGURE_COLUMNS, InventoryRow, Location, Movement, StockLevel, StockType
+from inventory.models import FIGURE_COLUMNS, InventoryRow, Location, Movement, Part, StockLevel, StockType
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,26 @@ class LevelMismatch:
         return f"part {self.part_id} {where} {self.column}: {stored}, rows {self.rows}"
 
 
+@dataclass(frozen=True)
+class PartCopyMismatch:
+    """A StockLevel whose copy of its part's threshold or generic flag (see StockLevel) differs from the part."""
+
+    part_id: int
+    warehouse_id: int | None
+    column: str
+    level: int | bool
+    part: int | bool
+
+    def __str__(self):
+        where = "all warehouses" if self.warehouse_id is None else f"warehouse {self.warehouse_id}"
+        return f"part {self.part_id} {where} {self.column}: StockLevel {self.level}, part {self.part}"
+
+
 @dataclass
 class LedgerReport:
     row_count: int = 0
     row_mismatches: list[RowMismatch] = field(default_factory=list)
-    level_mismatches: list[LevelMismatch] = field(default_factory=list)
+    level_mismatches: list[LevelMismatch | PartCopyMismatch] = field(default_factory=list)
 
     @property
     def is_ok(self) -> bool:
@@ -83,7 +98,27 @@ def check_ledger() -> LedgerReport:
             if value:
                 report.level_mismatches.append(LevelMismatch(part_id, warehouse_id, column, None, value))
     report.row_mismatches.sort(key=lambda m: (m.part_id, m.location_id, m.type))
+    report.level_mismatches += part_copy_mismatches()
     return report
+
+
+def part_copy_mismatches() -> list[PartCopyMismatch]:
+    """StockLevels whose low-stock threshold or generic flag differs from their part's (the triggers keep them)."""
+    is_generic_part = Q(part__kind=Part.Kind.GENERIC)
+    differing = StockLevel.objects.filter(
+        ~Q(low_stock_threshold=F("part__low_stock_threshold"))
+        | (Q(is_generic=True) & ~is_generic_part)
+        | (Q(is_generic=False) & is_generic_part)
+    ).order_by("part_id", "warehouse_id")
+    mismatches = []
+    for part_id, warehouse_id, threshold, is_generic, part_threshold, kind in differing.values_list(
+        "part_id", "warehouse_id", "low_stock_threshold", "is_generic", "part__low_stock_threshold", "part__kind"
+    ):
+        if threshold != part_threshold:
+            mismatches.append(PartCopyMismatch(part_id, warehouse_id, "low_stock_threshold", threshold, part_threshold))
+        if is_generic != (kind == Part.Kind.GENERIC):
+            mismatches.append(PartCopyMismatch(part_id, warehouse_id, "is_generic", is_generic, not is_generic))
+    return mismatches
 
 
 @dataclass(frozen=True)
