@@ -86,16 +86,22 @@ class Job(models.Model):
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
 
-    number = models.CharField(max_length=20, unique=True)
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="jobs")
+    # Every save inserts a job and every state change rewrites all its index entries (state is indexed), so
+    # it carries no index a query does not use: none on client alone (client, state leads with it), no
+    # LIKE-pattern copies of number and state (searches are icontains), and the mostly-NULL foreign keys
+    # indexed only where set (`Meta.indexes`).
+    number = models.CharField(max_length=20)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="jobs", db_index=False)
     title = models.CharField(max_length=200)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.RESERVED, db_index=True)
-    stage = models.ForeignKey(ProductionStage, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RESERVED)
+    stage = models.ForeignKey(
+        ProductionStage, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs", db_index=False
+    )
     output_part = models.ForeignKey(
-        Part, null=True, blank=True, on_delete=models.PROTECT, related_name="producing_jobs"
+        Part, null=True, blank=True, on_delete=models.PROTECT, related_name="producing_jobs", db_index=False
     )
     output_warehouse = models.ForeignKey(
-        Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="producing_jobs"
+        Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="producing_jobs", db_index=False
     )
     batch_size = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -118,6 +124,7 @@ class Job(models.Model):
             ("advance_job", "Can move a job through production stages"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="job_number_unique"),
             models.CheckConstraint(
                 condition=(
                     Q(output_part__isnull=True, output_warehouse__isnull=True, batch_size__isnull=True)
@@ -129,7 +136,15 @@ class Job(models.Model):
                 condition=Q(stage__isnull=True) | Q(state="in_production"), name="job_stage_only_in_production"
             ),
         ]
-        indexes = [models.Index(fields=["client", "state"], name="job_client_state_idx")]
+        indexes = [
+            models.Index(fields=["client", "state"], name="job_client_state_idx"),
+            models.Index(fields=["state"], name="job_state_idx"),
+            models.Index(fields=["stage"], name="job_stage_idx", condition=Q(stage__isnull=False)),
+            models.Index(fields=["output_part"], name="job_output_part_idx", condition=Q(output_part__isnull=False)),
+            models.Index(
+                fields=["output_warehouse"], name="job_output_wh_idx", condition=Q(output_warehouse__isnull=False)
+            ),
+        ]
 
     def __str__(self):
         return f"{self.number} {self.title}"
@@ -142,9 +157,10 @@ class Job(models.Model):
 class JobLine(models.Model):
     """A part taken from one warehouse. quantity = reserved + allocated while the job is Reserved."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="lines")
-    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="job_lines")
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="job_lines")
+    # (job, part, warehouse) is unique and (part, warehouse) indexed: no single-column copies to write per line
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="job_lines", db_index=False)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="job_lines", db_index=False)
     quantity = models.PositiveIntegerField(help_text="The sheet count.")
     reserved = models.BigIntegerField(default=0)
     allocated = models.BigIntegerField(default=0)
@@ -163,6 +179,7 @@ class JobLine(models.Model):
                 name="jobline_covered_within_quantity",
             ),
         ]
+        indexes = [models.Index(fields=["part", "warehouse"], name="jobline_part_wh_idx")]
 
     def __str__(self):
         return f"{self.job_id}: {self.part_id}@{self.warehouse_id} × {self.quantity}"
@@ -175,7 +192,7 @@ class JobLine(models.Model):
 class JobLineReservation(models.Model):
     """Where a line's Reserved units sit, so edits and cancels return them to the same location."""
 
-    line = models.ForeignKey(JobLine, on_delete=models.CASCADE, related_name="reservations")
+    line = models.ForeignKey(JobLine, on_delete=models.CASCADE, related_name="reservations", db_index=False)
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
     quantity = models.BigIntegerField()
 
@@ -210,12 +227,21 @@ class JobEvent(models.Model):
     kind = models.CharField(max_length=24, choices=Kind.choices)
     from_state = models.CharField(max_length=16, choices=Job.State.choices, blank=True)
     to_state = models.CharField(max_length=16, choices=Job.State.choices, blank=True)
-    from_stage = models.ForeignKey(ProductionStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    to_stage = models.ForeignKey(ProductionStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    from_stage = models.ForeignKey(
+        ProductionStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    to_stage = models.ForeignKey(
+        ProductionStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        # most events are not stage moves: their stage columns are NULL and need no index entry
+        indexes = [
+            models.Index(fields=["from_stage"], name="jobevent_from_stage_idx", condition=Q(from_stage__isnull=False)),
+            models.Index(fields=["to_stage"], name="jobevent_to_stage_idx", condition=Q(to_stage__isnull=False)),
+        ]
 
     def __str__(self):
         return f"{self.job_id} {self.kind} @ {self.created_at:%Y-%m-%d %H:%M}"
