@@ -233,49 +233,58 @@ _APPLY_SQL = _APPLY_SQL.format(
 )
 
 
-# The statement is PREPAREd once per connection: PostgreSQL then parses and rewrites it once, and after a few
-# executions plans it once (a generic plan: every input is an array). That was half of its server time per call.
-_PARAMS = (
-    ("parts", "bigint[]"),
-    ("warehouses", "bigint[]"),
-    ("locations", "bigint[]"),
-    ("types", "varchar[]"),
-    ("deltas", "bigint[]"),
-    ("now", "timestamptz"),
-    ("user_id", "bigint"),
-    ("reason", "varchar"),
-    ("reference_kind", "varchar"),
-    ("reference_id", "bigint"),
-    ("reference", "varchar"),
-    ("wh_parts", "bigint[]"),
-    ("wh_warehouses", "bigint[]"),
-    ("all_parts", "bigint[]"),
-    ("all_warehouses", "bigint[]"),
-    *((f"wh_{col}", "bigint[]") for col in FIGURE_COLUMNS),
-    *((f"all_{col}", "bigint[]") for col in FIGURE_COLUMNS),
-)
-_PREPARED_NAME = "inventory_apply_stock_changes"
-_PREPARE_SQL = "PREPARE {name} ({types}) AS {body}".format(
-    name=_PREPARED_NAME,
-    types=", ".join(type_ for _, type_ in _PARAMS),
-    body=_APPLY_SQL % {name: f"${position}" for position, (name, _) in enumerate(_PARAMS, start=1)},
-)
-_EXECUTE_SQL = "EXECUTE {name} ({args})".format(
-    name=_PREPARED_NAME, args=", ".join(f"%s::{type_}" for _, type_ in _PARAMS)
-)
+class PreparedStatement:
+    """One SQL statement PREPAREd once per database session, then EXECUTEd by name with typed parameters.
 
-
-def _execute_prepared(cursor, params: dict) -> None:
-    """EXECUTE the ledger statement, PREPAREd first on a connection that has not seen it.
-
-    Prepared statements live as long as the database session (a rollback keeps them), so the raw
-    connection they were prepared on is remembered: a reconnect prepares again.
+    PostgreSQL then parses and rewrites it once, and after a few executions plans it once (a generic
+    plan). `sql` has %(name)s placeholders; `params` are (name, PostgreSQL type) in order. A prepared
+    statement lives as long as the session (a rollback keeps it), so the raw connection it was prepared
+    on is remembered: after a reconnect it is prepared again.
     """
-    raw = connection.connection
-    if getattr(connection, "_ledger_prepared_on", None) is not raw:
-        cursor.execute(_PREPARE_SQL)
-        connection._ledger_prepared_on = raw
-    cursor.execute(_EXECUTE_SQL, [params[name] for name, _ in _PARAMS])
+
+    def __init__(self, name: str, sql: str, params: tuple[tuple[str, str], ...]):
+        self.name = name
+        self.names = [param for param, _ in params]
+        positions = {param: f"${position}" for position, (param, _) in enumerate(params, start=1)}
+        self.prepare_sql = f"PREPARE {name} ({', '.join(type_ for _, type_ in params)}) AS {sql % positions}"
+        self.execute_sql = f"EXECUTE {name} ({', '.join(f'%s::{type_}' for _, type_ in params)})"
+
+    def execute(self, cursor, values: dict) -> None:
+        db = cursor.db
+        raw = db.connection
+        prepared = getattr(db, "_prepared_statements", None)
+        if prepared is None or prepared[0] is not raw:
+            prepared = db._prepared_statements = (raw, set())
+        if self.name not in prepared[1]:
+            cursor.execute(self.prepare_sql)
+            prepared[1].add(self.name)
+        cursor.execute(self.execute_sql, [values[name] for name in self.names])
+
+
+# Its planning was half its server time per call.
+_APPLY = PreparedStatement(
+    "inventory_apply_stock_changes",
+    _APPLY_SQL,
+    (
+        ("parts", "bigint[]"),
+        ("warehouses", "bigint[]"),
+        ("locations", "bigint[]"),
+        ("types", "varchar[]"),
+        ("deltas", "bigint[]"),
+        ("now", "timestamptz"),
+        ("user_id", "bigint"),
+        ("reason", "varchar"),
+        ("reference_kind", "varchar"),
+        ("reference_id", "bigint"),
+        ("reference", "varchar"),
+        ("wh_parts", "bigint[]"),
+        ("wh_warehouses", "bigint[]"),
+        ("all_parts", "bigint[]"),
+        ("all_warehouses", "bigint[]"),
+        *((f"wh_{col}", "bigint[]") for col in FIGURE_COLUMNS),
+        *((f"all_{col}", "bigint[]") for col in FIGURE_COLUMNS),
+    ),
+)
 
 
 def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> list[int] | None:
@@ -308,7 +317,7 @@ def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> lis
         params[f"wh_{col}"] = [per_level[key][col] for key in with_wh]
         params[f"all_{col}"] = [per_level[key][col] for key in totals]
     with connection.cursor() as cursor:
-        _execute_prepared(cursor, params)
+        _APPLY.execute(cursor, params)
         is_ok, decreased, ids, _levels = cursor.fetchone()
     if not is_ok:
         return None

@@ -198,12 +198,15 @@ def _available_rows(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[l
         return {}
     part_ids = sorted({p for p, _ in pairs})
     warehouse_ids = sorted({w for _, w in pairs})
-    sql = _AVAILABLE_ROWS_SQL.format(
-        parts=", ".join(["%s"] * len(part_ids)), warehouses=", ".join(["%s"] * len(warehouse_ids))
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*part_ids, *warehouse_ids, AVAILABLE])
-        rows = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        rows = statements.available_rows(part_ids=part_ids, warehouse_ids=warehouse_ids)
+    else:
+        sql = _AVAILABLE_ROWS_SQL.format(
+            parts=", ".join(["%s"] * len(part_ids)), warehouses=", ".join(["%s"] * len(warehouse_ids))
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*part_ids, *warehouse_ids, AVAILABLE])
+            rows = cursor.fetchall()
     result: dict[tuple[int, int], list[list[int]]] = defaultdict(list)
     for part_id, warehouse_id, location_id, quantity in rows:
         if (part_id, warehouse_id) in pairs:

@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from inventory.ledger import PreparedStatement
+from inventory.models import InventoryRow, StockType
 from jobs.models import Job, JobEvent, JobLine, JobLineReservation
 
 _JOBS = Job._meta.db_table
 _EVENTS = JobEvent._meta.db_table
 _LINES = JobLine._meta.db_table
 _RESERVATIONS = JobLineReservation._meta.db_table
+_ROWS = InventoryRow._meta.db_table
 _JOB_FIELDS = [f.attname for f in Job._meta.concrete_fields]
 _JOB_COLUMNS = ", ".join(f'"{f.column}"' for f in Job._meta.concrete_fields)
 
@@ -55,6 +58,30 @@ reservation AS (
 )
 SELECT id, number FROM job
 """
+_INSERT_RESERVED_JOB = PreparedStatement(
+    "jobs_insert_reserved_job",
+    _INSERT_RESERVED_JOB_SQL,
+    (
+        ("client_id", "bigint"),
+        ("title", "varchar"),
+        ("state", "varchar"),
+        ("output_part_id", "bigint"),
+        ("output_warehouse_id", "bigint"),
+        ("batch_size", "integer"),
+        ("created_by_id", "bigint"),
+        ("now", "timestamptz"),
+        ("event_user_id", "bigint"),
+        ("kind", "varchar"),
+        ("note", "text"),
+        ("parts", "bigint[]"),
+        ("warehouses", "bigint[]"),
+        ("quantities", "integer[]"),
+        ("r_parts", "bigint[]"),
+        ("r_warehouses", "bigint[]"),
+        ("r_locations", "bigint[]"),
+        ("r_quantities", "bigint[]"),
+    ),
+)
 
 
 def insert_reserved_job(
@@ -88,7 +115,7 @@ def insert_reserved_job(
             params["r_locations"].append(location_id)
             params["r_quantities"].append(units)
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_RESERVED_JOB_SQL, params)
+        _INSERT_RESERVED_JOB.execute(cursor, params)
         job_id, number = cursor.fetchone()
     job = Job(
         id=job_id,
@@ -122,6 +149,19 @@ event AS (
 )
 SELECT {_JOB_COLUMNS} FROM job
 """
+_CANCEL_JOB = PreparedStatement(
+    "jobs_cancel_job",
+    _CANCEL_JOB_SQL,
+    (
+        ("job_id", "bigint"),
+        ("from_state", "varchar"),
+        ("to_state", "varchar"),
+        ("now", "timestamptz"),
+        ("event_user_id", "bigint"),
+        ("kind", "varchar"),
+        ("note", "text"),
+    ),
+)
 
 
 def mark_cancelled(*, job_id: int, user, note: str, now) -> Job | None:
@@ -136,7 +176,7 @@ def mark_cancelled(*, job_id: int, user, note: str, now) -> Job | None:
         "note": note[:2000],
     }
     with connection.cursor() as cursor:
-        cursor.execute(_CANCEL_JOB_SQL, params)
+        _CANCEL_JOB.execute(cursor, params)
         row = cursor.fetchone()
     return None if row is None else Job.from_db(connection.alias, _JOB_FIELDS, row)
 
@@ -171,6 +211,7 @@ SELECT line.id, line.part_id, line.warehouse_id, line.reserved, line.allocated, 
 FROM line LEFT JOIN gone ON gone.line_id = line.id
 ORDER BY line.id, gone.location_id
 """
+_RELEASE_LINES = PreparedStatement("jobs_release_lines", _RELEASE_LINES_SQL, (("job_id", "bigint"),))
 
 
 def release_lines(*, job_id: int) -> list[ReleasedLine]:
@@ -181,7 +222,7 @@ def release_lines(*, job_id: int) -> list[ReleasedLine]:
     """
     lines: dict[int, ReleasedLine] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_RELEASE_LINES_SQL, {"job_id": job_id})
+        _RELEASE_LINES.execute(cursor, {"job_id": job_id})
         rows = cursor.fetchall()
     for line_id, part_id, warehouse_id, reserved, allocated, location_id, units in rows:
         line = lines.get(line_id)
@@ -190,3 +231,21 @@ def release_lines(*, job_id: int) -> list[ReleasedLine]:
         if location_id is not None:
             line.reservations.append((location_id, units))
     return list(lines.values())
+
+
+_AVAILABLE_ROWS = PreparedStatement(
+    "jobs_available_rows",
+    f"""
+    SELECT part_id, warehouse_id, location_id, quantity FROM {_ROWS}
+    WHERE part_id = ANY(%(parts)s) AND warehouse_id = ANY(%(warehouses)s) AND type = %(type)s AND quantity > 0
+    ORDER BY part_id, warehouse_id, location_id
+    """,
+    (("parts", "bigint[]"), ("warehouses", "bigint[]"), ("type", "varchar")),
+)
+
+
+def available_rows(*, part_ids: list[int], warehouse_ids: list[int]) -> list[tuple[int, int, int, int]]:
+    """(part_id, warehouse_id, location_id, quantity) of the Available rows holding stock, in location order."""
+    with connection.cursor() as cursor:
+        _AVAILABLE_ROWS.execute(cursor, {"parts": part_ids, "warehouses": warehouse_ids, "type": StockType.AVAILABLE})
+        return cursor.fetchall()

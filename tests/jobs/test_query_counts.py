@@ -24,7 +24,12 @@ def two_parts(client_a, local_wh):
 
 
 def _statements(context) -> list[str]:
-    return [query["sql"].split(None, 1)[0].upper() for query in context.captured_queries]
+    """Each statement's verb, and for EXECUTE the prepared statement's name."""
+    verbs = []
+    for query in context.captured_queries:
+        words = query["sql"].split(None, 2)
+        verbs.append(" ".join(words[:2]) if words[0].upper() == "EXECUTE" else words[0].upper())
+    return verbs
 
 
 def test_save_job_two_lines_sends_four_statements_one_under_the_part_locks(client_a, coordinator, local_wh, two_parts):
@@ -39,9 +44,10 @@ def test_save_job_two_lines_sends_four_statements_one_under_the_part_locks(clien
     # then: read Available, write the job (numbered in the INSERT), its event, lines and reservations in one
     # statement, lock the parts, and under the locks only the ledger statement (rows, movements, StockLevel)
     assert len(context.captured_queries) == 4 + OUTER
-    assert _statements(context)[1:-1] == ["SELECT", "WITH", "SELECT", "EXECUTE"]
+    # (prepared statements: the first call on a connection PREPAREs them, every later one EXECUTEs by name)
+    assert _statements(context)[1:-1] == ["EXECUTE jobs_available_rows", "EXECUTE jobs_insert_reserved_job",
+                                          "SELECT", "EXECUTE inventory_apply_stock_changes"]  # fmt: skip
     assert "FOR NO KEY UPDATE" in context.captured_queries[3]["sql"]
-    assert "inventory_apply_stock_changes" in context.captured_queries[4]["sql"]
     assert job.number == Job.objects.get(pk=job.pk).number
     assert job.number.startswith("J-") and len(job.number) == 8
     assert list(JobLine.objects.filter(job=job).values_list("part_id", "quantity", "reserved", "allocated")) == [
@@ -67,7 +73,8 @@ def test_cancel_job_two_lines_sends_four_statements(client_a, coordinator, local
     # the job's lock, state and event in one statement; lock parts; under them the lines' reservations
     # deleted and their figures zeroed in one statement, then one ledger statement — no savepoint
     assert len(context.captured_queries) == 4 + OUTER
-    assert _statements(context)[1:-1] == ["WITH", "SELECT", "WITH", "EXECUTE"]
+    assert _statements(context)[1:-1] == ["EXECUTE jobs_cancel_job", "SELECT", "EXECUTE jobs_release_lines",
+                                          "EXECUTE inventory_apply_stock_changes"]  # fmt: skip
     assert "FOR NO KEY UPDATE" in context.captured_queries[2]["sql"]
     assert (cancelled.pk, cancelled.state) == (job.pk, Job.State.CANCELLED)
     assert Job.objects.get(pk=job.pk).cancelled_at == cancelled.cancelled_at
