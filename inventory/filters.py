@@ -89,6 +89,7 @@ class InventoryFilter(django_filters.FilterSet):
         def client_choices():  # a function, not a bound method: form fields deep-copy their choices
             return [(code, name) for code, (_id, name) in self._clients_by_code.items()]
 
+        self.client_choices = client_choices
         self.filters["client"].extra["choices"] = client_choices
 
     @cached_property

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -124,9 +125,13 @@ def _table_rows(levels, figure_keys) -> list[dict]:
     return rows
 
 
-def _filtered_inventory(request):
+_FROM_PARAMS = object()
+
+
+def _filtered_inventory(request, *, warehouse=_FROM_PARAMS):
     """The warehouse, the filter set, the rows to show (with figures, sorted) and the matching rows to count."""
-    warehouse = warehouse_from_params(request.GET)
+    if warehouse is _FROM_PARAMS:
+        warehouse = warehouse_from_params(request.GET)
     queryset = inventory_scope(request.user, warehouse)
     filterset = InventoryFilter(request.GET or None, queryset=queryset, request=request)
     rows = matching = queryset
@@ -139,7 +144,14 @@ def _filtered_inventory(request):
 @permission_required("inventory.view_part", raise_exception=True)
 @require_GET
 def inventory_list(request):
-    warehouse, filterset, rows, matching = _filtered_inventory(request)
+    # One query for the dropdown and the chosen warehouse (which may be inactive).
+    code = (request.GET.get("warehouse") or "").strip()
+    warehouses = list(
+        Warehouse.objects.filter(Q(is_active=True) | Q(code=code)).only("id", "code", "name", "is_active")
+    )
+    warehouse = next((w for w in warehouses if w.code == code), None) if code else None
+    _warehouse, filterset, rows, matching = _filtered_inventory(request, warehouse=warehouse)
+    show_client = user_sees_many_clients(request.user)
     page = _InventoryPaginator(rows, PAGE_SIZE, matching=matching).get_page(request.GET.get("page"))
     chosen = set(request.GET.getlist("cols"))
     optional = [(key, label, key in chosen) for key, label in OPTIONAL_COLUMNS]
@@ -150,15 +162,20 @@ def inventory_list(request):
         "levels": page.object_list,
         "rows": _table_rows(page.object_list, [key for key, _label in figure_columns]),
         "filter": filterset,
+        "form_values": {
+            name: filterset.form[name].value() for name in ("q", "kind", "client", "low_stock", "shortage")
+        },
+        "kind_choices": Part.Kind.choices,
+        "client_choices": filterset.client_choices() if show_client else [],
         "warehouse": warehouse,
-        "warehouses": list(Warehouse.objects.filter(is_active=True).only("id", "code", "name").order_by("code")),
+        "warehouses": [w for w in warehouses if w.is_active],
         "optional_columns": optional,
         "figure_columns": _columns(figure_columns, sort_links),
         "balance_column": _columns([("stock_balance", "Stock Balance")], sort_links)[0],
         "sort_links": sort_links,
         "querystring": _querystring(request.GET, drop=("page",)),
         "export_querystring": _querystring(request.GET, drop=("page", "cols", "format")),
-        "show_client": user_sees_many_clients(request.user),
+        "show_client": show_client,
         "can_export": request.user.has_perm("inventory.export_inventory"),
     }
     return render(request, "inventory/list.html", context)

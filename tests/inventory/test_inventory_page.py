@@ -281,3 +281,16 @@ def test_inventory_list_shortage_page_past_the_end_shows_last_page(client_a, mai
     assert response.status_code == 200
     assert response.context["page_obj"].number == 1
     assert skus(response) == ["PAST-0000", "PAST-0001", "PAST-0002"]
+
+
+def test_inventory_list_filter_form_keeps_the_chosen_values(client_a, main_wh, superuser, login):
+    make_part(client_a, "FORM-1")
+
+    content = login(superuser).get(LIST + "?q=FO%22RM&kind=generic&shortage=on&warehouse=MAIN").content.decode()
+
+    assert '<input type="text" name="q" id="id_q" value="FO&quot;RM">' in content
+    assert '<option value="generic" selected>Generic</option>' in content
+    assert '<option value="in_house">In-house</option>' in content
+    assert '<option value="MAIN" selected>MAIN — Main</option>' in content
+    assert '<input type="checkbox" name="shortage" id="id_shortage" checked>' in content
+    assert '<input type="checkbox" name="low_stock" id="id_low_stock">' in content
