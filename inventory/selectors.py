@@ -62,7 +62,8 @@ class LedgerReport:
 
 
 def check_ledger() -> LedgerReport:
-    """Compare every row with the sum of its movements, and every StockLevel with the sum of its rows."""
+    """Compare every row with the sum of its movements, and every StockLevel with the sum of its rows and
+    its copies of the part's threshold and generic flag with the part's."""
     report = LedgerReport()
     ledger: dict[tuple[int, int, str], int] = {
         (part_id, location_id, type_): total
