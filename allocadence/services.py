@@ -392,7 +392,7 @@ def _ensure_parts(items: dict[str, dict[str, Any]]) -> tuple[dict[str, int], int
     for part_id, client_id, sku in _parts_with_skus(skus):
         existing[sku][client_id] = part_id
     result: dict[str, int] = {}
-    new_parts: list[Part] = []
+    new_parts: list[tuple[int, str, str]] = []  # (client id, sku, description)
     for sku, item in items.items():
         client = next((clients[k] for k in _client_key(item.get("client")) if k in clients), None)
         owners = existing.get(sku, {})
@@ -410,7 +410,7 @@ def _ensure_parts(items: dict[str, dict[str, Any]]) -> tuple[dict[str, int], int
             )
         if len(sku) > Part._meta.get_field("sku").max_length:
             raise SnapshotError(f"SKU {sku[:40]}… is longer than the portal allows.")
-        new_parts.append(Part(client=owner, sku=sku, description=str(item.get("description") or "")[:300]))
+        new_parts.append((owner.id, sku, str(item.get("description") or "")[:300]))
     if new_parts:
         result.update(_create_parts(new_parts))
     return result, len(new_parts)
@@ -420,36 +420,46 @@ def _insertable_fields(model) -> list:
     return [f for f in model._meta.concrete_fields if not f.primary_key and not getattr(f, "generated", False)]
 
 
-def _create_parts(parts: list[Part]) -> dict[str, int]:
-    """Insert new parts with their all-warehouses StockLevel; {sku: id}. (Each SKU once: one client per SKU.)
+def _create_parts(parts: list[tuple[int, str, str]]) -> dict[str, int]:
+    """Insert new parts (client id, sku, description) with their all-warehouses StockLevel; {sku: id}.
 
-    A first pull creates 20,000 parts: through the ORM (bulk_create in batches, then `ensure_stock_levels`,
-    which reads the ids back as an IN-list) that took 5 s. On PostgreSQL it is ONE statement: every column
-    travels as one array (values prepared by the model fields, as bulk_create would), and the StockLevel
-    rows (every figure at its default) are inserted from the RETURNING ids.
+    A first pull creates 20,000 parts: through the ORM (model instances, bulk_create in batches, then
+    `ensure_stock_levels`, which reads the ids back as an IN-list) that took 5 s. On PostgreSQL it is ONE
+    statement: the three columns that differ travel as arrays, every other column is its field's default
+    prepared once (as bulk_create would prepare it), and the StockLevel rows are inserted from the RETURNING
+    ids with every figure at its default. Each SKU appears once (one client per SKU in a snapshot).
     """
     if connection.vendor != "postgresql":
-        created = Part.objects.bulk_create(parts, batch_size=_BATCH)
+        created = Part.objects.bulk_create(
+            [Part(client_id=client_id, sku=sku, description=description) for client_id, sku, description in parts],
+            batch_size=_BATCH,
+        )
         ensure_stock_levels(part_ids=[part.id for part in created])
         return {part.sku: part.id for part in created}
+    varying = ("client_id", "sku", "description")
+    template = Part()
     part_fields = _insertable_fields(Part)
-    columns = [[] for _ in part_fields]
-    for part in parts:
-        for column, f in zip(columns, part_fields, strict=True):
-            column.append(f.get_db_prep_save(f.pre_save(part, add=True), connection))
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in part_fields)
+    expressions, defaults = [], []
+    for f in part_fields:
+        if f.attname in varying:
+            expressions.append(f"n.{f.attname}")
+        else:
+            expressions.append(f"%s::{f.db_type(connection)}")
+            defaults.append(f.get_db_prep_save(f.pre_save(template, add=True), connection))
+    arrays = ", ".join(f"%s::{Part._meta.get_field(name).db_type(connection)}[]" for name in varying)
     level_fields = [f for f in _insertable_fields(StockLevel) if f.attname not in ("part_id", "warehouse_id")]
     level_defaults = [f.get_db_prep_save(f.get_default(), connection) for f in level_fields]
     level_columns = "".join(f", {f.column}" for f in level_fields)
-    level_values = "".join(", %s" for _ in level_fields)
+    level_values = "".join(f", %s::{f.db_type(connection)}" for f in level_fields)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH p AS (INSERT INTO {Part._meta.db_table} ({', '.join(f.column for f in part_fields)}) "
-            f"SELECT * FROM unnest({arrays}) RETURNING id, sku), "
+            f"SELECT {', '.join(expressions)} FROM unnest({arrays}) AS n({', '.join(varying)}) "
+            "RETURNING id, sku), "
             f"l AS (INSERT INTO {StockLevel._meta.db_table} (part_id, warehouse_id{level_columns}) "
             f"SELECT id, NULL{level_values} FROM p ORDER BY id "
             "ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO NOTHING) "
             "SELECT sku, id FROM p",
-            [*columns, *level_defaults],
+            [*defaults, *(list(column) for column in zip(*parts, strict=True)), *level_defaults],
         )
         return dict(cursor.fetchall())

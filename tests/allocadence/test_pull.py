@@ -8,10 +8,11 @@ import psycopg2
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.utils import timezone
 
 from allocadence.services import PULL_LOCK_KEY, pull_stock
 from core.models import SyncRun
-from inventory.models import Movement, Part, StockType, Warehouse
+from inventory.models import Movement, Part, StockLevel, StockType, Warehouse
 from inventory.selectors import check_ledger
 from jobs.models import JobLine
 
@@ -99,6 +100,30 @@ def test_pull_stock_new_sku_uses_item_client_by_name(sandbox, alc1, client_a, cl
     assert part.client == client_b
     assert part.description == "Globex board"
     assert figures(part, alc1)["available"] == 4
+
+
+def test_pull_stock_new_parts_get_the_model_defaults_and_one_all_warehouses_level(sandbox, alc1, alc2, client_a):
+    started = timezone.now()
+
+    run = pull_stock()
+
+    assert run.counts["parts_created"] == 2
+    parts = Part.objects.filter(sku__in=["SHEET-A", "SHEET-B"]).order_by("sku")
+    assert [(p.sku, p.client_id, p.description) for p in parts] == [
+        ("SHEET-A", client_a.id, "A4 sheet"),
+        ("SHEET-B", client_a.id, "A3 sheet"),
+    ]
+    for part in parts:
+        assert (part.kind, part.low_stock_threshold, part.is_active, part.image.name, part.thumbnail.name) == (
+            Part.Kind.OUTSOURCED,
+            0,
+            True,
+            "",
+            "",
+        )
+        assert part.created_at >= started and part.updated_at >= started
+        assert StockLevel.objects.filter(part=part, warehouse__isnull=True).count() == 1
+    assert check_ledger().is_ok
 
 
 def test_pull_stock_leaves_local_warehouses_alone(sandbox, alc1, part_a):
