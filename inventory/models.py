@@ -503,8 +503,10 @@ class StockLevel(models.Model):
     # by it from the (warehouse, balance) index instead of joining and computing every row of the scope.
     # Kept by database triggers (migration 0007) on every path: an INSERT here takes the part's values
     # whatever it says, and an UPDATE of either on the part rewrites its rows. `check_ledger` compares them.
-    low_stock_threshold = models.PositiveIntegerField(default=0, editable=False)
-    is_generic = models.BooleanField(default=False, editable=False)
+    # (Database defaults too: raw INSERTs that name only the figures pass SQLite's NOT NULL check before its
+    # AFTER INSERT trigger sets them.)
+    low_stock_threshold = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    is_generic = models.BooleanField(default=False, db_default=False, editable=False)
     balance = models.GeneratedField(
         expression=_own_balance_expr(), output_field=models.BigIntegerField(), db_persist=True
     )
