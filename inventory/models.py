@@ -320,7 +320,9 @@ def _correlated_alternates_balance(scope: str):
     "warehouse" (the row's), or "any" (either, by the row). Built once per scope: constructing these
     subqueries costs more than the SQL they run for a page; one scope compiles half the SQL of "any".
     """
-    alternate_levels = StockLevel.objects.filter(part__generic_parts=OuterRef("part"))
+    # By the M2M table straight to the alternates' levels (`part__generic_parts` would join Part in between).
+    alternate_ids = Part.alternates.through.objects.filter(from_part_id=OuterRef(OuterRef("part_id")))
+    alternate_levels = StockLevel.objects.filter(part_id__in=alternate_ids.values("to_part_id"))
 
     def alternates_sum(levels):
         return Coalesce(
