@@ -160,16 +160,18 @@ def _columns(keys: list[Key], merged: dict[Key, int]):
     )
 
 
-_LEVEL_ARRAYS = ", ".join("%s::bigint[]" for _ in FIGURE_COLUMNS)
 _LEVEL_COLUMNS = ", ".join(FIGURE_COLUMNS)
 _LEVEL_ADD = ", ".join(f"{col} = {_LEVELS}.{col} + EXCLUDED.{col}" for col in FIGURE_COLUMNS)
+_LEVEL_ADD_V = ", ".join(f"{col} = l.{col} + v.{col}" for col in FIGURE_COLUMNS)
 
 # Every part of the batch in one statement: data-modifying CTEs share one snapshot, taken after the caller's
 # part locks were granted, so `short` sees exactly the rows the writes will change. When a decrease lacks the
 # stock, `ok` is false and no CTE writes anything: the refusal needs neither an error nor a savepoint.
-# Increases may create rows; PostgreSQL checks CHECK constraints on the proposed row before resolving a
-# conflict, so decreases (which need an existing row) are a separate UPDATE. Merged keys are unique, so no
-# row is touched twice. Summaries only ever sum non-negative rows, so their upserts are plainly additive.
+# Existing rows and summaries are UPDATEd; only keys that have none are INSERTed. (An INSERT … ON CONFLICT DO
+# UPDATE of an existing row tries a speculative insertion first and fires BEFORE INSERT triggers, such as
+# StockLevel's copy of its part's fields, for every row it proposes.) The INSERTs keep ON CONFLICT for a row
+# a writer outside the part locks might have created since the snapshot. Merged keys are unique, so no row is
+# touched twice. Summaries only ever sum non-negative rows, so their writes are plainly additive.
 _APPLY_SQL = f"""
 WITH u AS (
     SELECT * FROM unnest(%(parts)s::bigint[], %(warehouses)s::bigint[], %(locations)s::bigint[],
@@ -183,19 +185,18 @@ short AS (
     LIMIT 1
 ),
 ok AS (SELECT NOT EXISTS (SELECT 1 FROM short) AS ok),
-increased AS (
-    INSERT INTO {_ROWS} (part_id, warehouse_id, location_id, type, quantity, updated_at)
-    SELECT u.part_id, u.warehouse_id, u.location_id, u.type, u.delta, %(now)s
-    FROM u WHERE u.delta > 0 AND (SELECT ok FROM ok)
-    ON CONFLICT (part_id, location_id, type)
-    DO UPDATE SET quantity = {_ROWS}.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
-    RETURNING 1
-),
-decreased AS (
+updated AS (
     UPDATE {_ROWS} AS r SET quantity = r.quantity + u.delta, updated_at = %(now)s
     FROM u
-    WHERE u.delta < 0 AND r.part_id = u.part_id AND r.location_id = u.location_id AND r.type = u.type
-      AND (SELECT ok FROM ok)
+    WHERE r.part_id = u.part_id AND r.location_id = u.location_id AND r.type = u.type AND (SELECT ok FROM ok)
+    RETURNING u.n, u.delta
+),
+created AS (
+    INSERT INTO {_ROWS} (part_id, warehouse_id, location_id, type, quantity, updated_at)
+    SELECT u.part_id, u.warehouse_id, u.location_id, u.type, u.delta, %(now)s
+    FROM u WHERE u.delta > 0 AND (SELECT ok FROM ok) AND NOT EXISTS (SELECT 1 FROM updated WHERE updated.n = u.n)
+    ON CONFLICT (part_id, location_id, type)
+    DO UPDATE SET quantity = {_ROWS}.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
     RETURNING 1
 ),
 moved AS (
@@ -208,24 +209,46 @@ moved AS (
     ORDER BY u.n
     RETURNING id
 ),
-per_warehouse AS (
-    INSERT INTO {_LEVELS} (part_id, warehouse_id, {_LEVEL_COLUMNS})
+wh AS (
     SELECT * FROM unnest(%(wh_parts)s::bigint[], %(wh_warehouses)s::bigint[], {{wh_figures}})
-    WHERE (SELECT ok FROM ok)
+         AS v(part_id, warehouse_id, {_LEVEL_COLUMNS})
+),
+wh_updated AS (
+    UPDATE {_LEVELS} AS l SET {_LEVEL_ADD_V}
+    FROM wh AS v
+    WHERE l.part_id = v.part_id AND l.warehouse_id = v.warehouse_id AND l.warehouse_id IS NOT NULL
+      AND (SELECT ok FROM ok)
+    RETURNING v.part_id, v.warehouse_id
+),
+wh_created AS (
+    INSERT INTO {_LEVELS} (part_id, warehouse_id, {_LEVEL_COLUMNS})
+    SELECT * FROM wh AS v
+    WHERE (SELECT ok FROM ok) AND NOT EXISTS (
+        SELECT 1 FROM wh_updated AS d WHERE d.part_id = v.part_id AND d.warehouse_id = v.warehouse_id)
     ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {_LEVEL_ADD}
     RETURNING 1
 ),
-per_part AS (
+total AS (
+    SELECT * FROM unnest(%(all_parts)s::bigint[], {{all_figures}}) AS v(part_id, {_LEVEL_COLUMNS})
+),
+total_updated AS (
+    UPDATE {_LEVELS} AS l SET {_LEVEL_ADD_V}
+    FROM total AS v
+    WHERE l.part_id = v.part_id AND l.warehouse_id IS NULL AND (SELECT ok FROM ok)
+    RETURNING v.part_id
+),
+total_created AS (
     INSERT INTO {_LEVELS} (part_id, warehouse_id, {_LEVEL_COLUMNS})
-    SELECT * FROM unnest(%(all_parts)s::bigint[], %(all_warehouses)s::bigint[], {{all_figures}})
-    WHERE (SELECT ok FROM ok)
+    SELECT v.part_id, NULL, {", ".join(f"v.{col}" for col in FIGURE_COLUMNS)} FROM total AS v
+    WHERE (SELECT ok FROM ok) AND NOT EXISTS (SELECT 1 FROM total_updated AS d WHERE d.part_id = v.part_id)
     ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {_LEVEL_ADD}
     RETURNING 1
 )
 SELECT (SELECT ok FROM ok),
-       (SELECT count(*) FROM decreased),
+       (SELECT count(*) FROM updated WHERE delta < 0),
        ARRAY(SELECT id FROM moved ORDER BY id),
-       (SELECT count(*) FROM per_warehouse) + (SELECT count(*) FROM per_part)
+       (SELECT count(*) FROM wh_updated) + (SELECT count(*) FROM wh_created)
+       + (SELECT count(*) FROM total_updated) + (SELECT count(*) FROM total_created)
 """
 _APPLY_SQL = _APPLY_SQL.format(
     wh_figures=", ".join(f"%(wh_{col})s::bigint[]" for col in FIGURE_COLUMNS),
@@ -234,12 +257,16 @@ _APPLY_SQL = _APPLY_SQL.format(
 
 
 class PreparedStatement:
-    """One SQL statement PREPAREd once per database session, then EXECUTEd by name with typed parameters.
+    """One SQL statement PREPAREd once per database session, then EXECUTEd by name with a generic plan.
 
-    PostgreSQL then parses and rewrites it once, and after a few executions plans it once (a generic
-    plan). `sql` has %(name)s placeholders; `params` are (name, PostgreSQL type) in order. A prepared
-    statement lives as long as the session (a rollback keeps it), so the raw connection it was prepared
-    on is remembered: after a reconnect it is prepared again.
+    PostgreSQL parses, rewrites and plans it once. Left to itself it would plan every execution again
+    (a custom plan: it knows each array's length, so it always rates the generic plan dearer), which for
+    these many-CTE statements costs as much as executing them; `plan_cache_mode` is set for the
+    transaction in the same round trip as the EXECUTE. Meant for small inputs, whose best plan is the
+    same whatever the values (index lookups per element): large batches should send the plain statement.
+    `sql` has %(name)s placeholders; `params` are (name, PostgreSQL type) in order. A prepared statement
+    lives as long as the session (a rollback keeps it), so the raw connection it was prepared on is
+    remembered: after a reconnect it is prepared again. Call inside a transaction.
     """
 
     def __init__(self, name: str, sql: str, params: tuple[tuple[str, str], ...]):
@@ -247,7 +274,10 @@ class PreparedStatement:
         self.names = [param for param, _ in params]
         positions = {param: f"${position}" for position, (param, _) in enumerate(params, start=1)}
         self.prepare_sql = f"PREPARE {name} ({', '.join(type_ for _, type_ in params)}) AS {sql % positions}"
-        self.execute_sql = f"EXECUTE {name} ({', '.join(f'%s::{type_}' for _, type_ in params)})"
+        self.execute_sql = (
+            f"SET LOCAL plan_cache_mode = force_generic_plan; "
+            f"EXECUTE {name} ({', '.join(f'%s::{type_}' for _, type_ in params)})"
+        )
 
     def execute(self, cursor, values: dict) -> None:
         db = cursor.db
@@ -261,7 +291,7 @@ class PreparedStatement:
         cursor.execute(self.execute_sql, [values[name] for name in self.names])
 
 
-# Its planning was half its server time per call.
+# Parsing and planning it were more than half its server time per call.
 _APPLY = PreparedStatement(
     "inventory_apply_stock_changes",
     _APPLY_SQL,
@@ -280,11 +310,13 @@ _APPLY = PreparedStatement(
         ("wh_parts", "bigint[]"),
         ("wh_warehouses", "bigint[]"),
         ("all_parts", "bigint[]"),
-        ("all_warehouses", "bigint[]"),
         *((f"wh_{col}", "bigint[]") for col in FIGURE_COLUMNS),
         *((f"all_{col}", "bigint[]") for col in FIGURE_COLUMNS),
     ),
 )
+
+
+_PREPARED_UP_TO = 64  # changes per call sent through the prepared statement (a reservation sends 4 per 2 lines)
 
 
 def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> list[int] | None:
@@ -311,13 +343,15 @@ def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> lis
         "wh_parts": [key[0] for key in with_wh],
         "wh_warehouses": [key[1] for key in with_wh],
         "all_parts": [key[0] for key in totals],
-        "all_warehouses": [None] * len(totals),
     }
     for col in FIGURE_COLUMNS:
         params[f"wh_{col}"] = [per_level[key][col] for key in with_wh]
         params[f"all_{col}"] = [per_level[key][col] for key in totals]
     with connection.cursor() as cursor:
-        _APPLY.execute(cursor, params)
+        if len(keys) <= _PREPARED_UP_TO:
+            _APPLY.execute(cursor, params)
+        else:  # a batch: planned for its size, which planning no longer dominates
+            cursor.execute(_APPLY_SQL, params)
         is_ok, decreased, ids, _levels = cursor.fetchone()
     if not is_ok:
         return None

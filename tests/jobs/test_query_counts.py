@@ -24,10 +24,13 @@ def two_parts(client_a, local_wh):
 
 
 def _statements(context) -> list[str]:
-    """Each statement's verb, and for EXECUTE the prepared statement's name."""
+    """Each round trip's verb, and for EXECUTE the prepared statement's name (sent after its SET LOCAL)."""
     verbs = []
     for query in context.captured_queries:
-        words = query["sql"].split(None, 2)
+        sql = query["sql"]
+        if sql.startswith("SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE "):
+            sql = sql.split("; ", 1)[1]
+        words = sql.split(None, 2)
         verbs.append(" ".join(words[:2]) if words[0].upper() == "EXECUTE" else words[0].upper())
     return verbs
 
