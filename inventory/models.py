@@ -3,9 +3,7 @@ import functools
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.expressions import Col
 from django.db.models.functions import Cast, Coalesce, Greatest
-from django.db.models.sql.constants import LOUTER
 
 from core.models import Client
 
@@ -246,72 +244,8 @@ def _alternate_balance_expr():
     return _stock_expr() - F("allocated") - F("low_stock_threshold")
 
 
-_ANY_SCOPE = object()
+_ANY_SCOPE = object()  # rows of several scopes may be mixed (e.g. one part at every warehouse and over all)
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
-_BIGINT_MIN, _BIGINT_MAX = (
-    -(2**63),
-    2**63 - 1,
-)  # rows of several scopes may be mixed (e.g. one part at every warehouse and over all)
-
-
-class _AlternatesJoin:
-    """LEFT OUTER JOIN (alternates' balances summed per generic part and scope) ON part and scope.
-
-    Django has no public API to join a subquery; this is the minimal `Join`-compatible
-    entry of `Query.alias_map` (see django.db.models.sql.datastructures.Join). The
-    subquery is a Django queryset, so the formula stays in `StockLevelQuerySet`.
-    """
-
-    table_name = "stocklevel_alternates"
-    filtered_relation = None
-    nullable = True
-
-    def __init__(self, subquery, parent_alias, table_alias=None, join_type=LOUTER):
-        self.subquery, self.parent_alias = subquery, parent_alias
-        self.table_alias, self.join_type = table_alias, join_type
-
-    def as_sql(self, compiler, connection):
-        sql, params = self.subquery.get_compiler(connection=connection).as_sql()
-        qn = compiler.quote_name_unless_alias
-        alias, parent = qn(self.table_alias), qn(self.parent_alias)
-        on = (
-            f'{alias}."generic_part_id" = {parent}."part_id" AND {alias}."scope" = COALESCE({parent}."warehouse_id", 0)'
-        )
-        return f"{self.join_type} ({sql}) {alias} ON ({on})", params
-
-    def relabeled_clone(self, change_map):
-        return self.__class__(
-            self.subquery,
-            change_map.get(self.parent_alias, self.parent_alias),
-            change_map.get(self.table_alias, self.table_alias),
-            self.join_type,
-        )
-
-    @property
-    def identity(self):
-        return self.__class__, self.parent_alias, id(self.subquery)
-
-    def __eq__(self, other):
-        return isinstance(other, _AlternatesJoin) and self.identity == other.identity
-
-    def __hash__(self):
-        return hash(self.identity)
-
-    def equals(self, other):
-        return self == other
-
-    def demote(self):
-        return self.relabeled_clone({})  # a LEFT JOIN it stays: most parts have no alternates
-
-    def promote(self):
-        return self.relabeled_clone({})
-
-
-def _alternates_balance_column(alias):
-    target = models.BigIntegerField()
-    target.set_attributes_from_name("alternates_balance")
-    target.model = StockLevel  # expressions hash their columns by model and name
-    return Col(alias, target)
 
 
 @functools.cache
@@ -377,23 +311,16 @@ class StockLevelQuerySet(models.QuerySet):
         clone._scope = warehouse.pk
         return clone
 
-    def with_figures(self, *, whole_scope: bool = False):
+    def with_figures(self):
         """Every figure of SPEC §2, computed in the database. The one place the formulas live.
 
-        A generic part's Stock Balance sums its alternates' balances. By default that sum
-        is a correlated subquery, evaluated only for the generic rows actually read (a page,
-        one part). To sort or filter by Stock Balance every row of the scope needs it: then
-        `whole_scope=True` sums the alternates of every generic part once, in one aggregate
-        joined to the rows — the planner sees its true cost (a correlated subquery is costed
-        as if run for every row, which sends a 50,000-row sort into seconds of JIT compiling).
+        Stock Balance is the stored `balance` column, plus, for a generic part, its alternates'
+        balances: a correlated subquery evaluated only for the generic rows actually read (a
+        page, one part; with a Stock Balance filter or rank, the candidates the (warehouse,
+        balance) index gives — see `shortage` and `order_by_stock_balance`).
         """
-        annotations = self.query.annotations
-        if "stock_balance" in annotations and (not whole_scope or self._alternates_alias() is not None):
+        if "stock_balance" in self.query.annotations:
             return self
-        if whole_scope:
-            clone = self._chain()
-            alias = clone._join_alternates_balance()
-            return clone._annotate_figures(Coalesce(_alternates_balance_column(alias), Value(0)))
         return self._annotate_figures(self._correlated_alternates_balance())
 
     def _annotate_figures(self, generic_alternates):
@@ -407,21 +334,6 @@ class StockLevelQuerySet(models.QuerySet):
                 default=F("balance"),
                 output_field=models.BigIntegerField(),
             ),
-        )
-
-    def _alternate_balances(self):
-        """Σ max(0, alternate's Stock Balance) per generic part and scope (0: all warehouses)."""
-        levels = StockLevel.objects.filter(part__generic_parts__isnull=False)
-        if self._scope is None:
-            levels = levels.filter(warehouse__isnull=True)
-        elif self._scope is not _ANY_SCOPE:
-            levels = levels.filter(warehouse_id=self._scope)
-        return (
-            levels.order_by()
-            .values(generic_part_id=F("part__generic_parts"), scope=Coalesce("warehouse_id", Value(0)))
-            .annotate(
-                alternates_balance=Cast(Sum(Greatest(_alternate_balance_expr(), Value(0))), models.BigIntegerField())
-            )
         )
 
     def _correlated_alternates_balance(self):
@@ -471,14 +383,6 @@ class StockLevelQuerySet(models.QuerySet):
         if descending:
             return self.filter(Q(balance__gte=bound) | Q(is_generic=True))
         return self.filter(balance__lte=bound)
-
-    def _alternates_alias(self):
-        return next((a for a, j in self.query.alias_map.items() if isinstance(j, _AlternatesJoin)), None)
-
-    def _join_alternates_balance(self) -> str:
-        """Add the join to this queryset's own query (already a fresh clone) and return its alias."""
-        query = self.query
-        return query.join(_AlternatesJoin(self._alternate_balances().query, query.get_initial_alias()))
 
 
 class StockLevel(models.Model):

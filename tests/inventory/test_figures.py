@@ -133,23 +133,18 @@ def _generic_with_alternates(client, main_wh, east_wh):
     return generic, rich, poor
 
 
-def test_with_figures_whole_scope_same_balances_as_per_row(client_a, main_wh, east_wh):
-    # given a generic part with alternates at two warehouses, and plain parts
+def test_with_figures_generic_balance_per_scope(client_a, main_wh, east_wh):
+    # given a generic part with alternates at two warehouses
     generic, rich, poor = _generic_with_alternates(client_a, main_wh, east_wh)
 
-    # when / then: every scope gives the same figures summed once (joined) as per row (correlated)
-    for warehouse in (None, main_wh, east_wh):
-        per_row = StockLevel.objects.for_warehouse(warehouse).with_figures()
-        joined = StockLevel.objects.for_warehouse(warehouse).with_figures(whole_scope=True)
-        expected = dict(per_row.values_list("part_id", "stock_balance"))
-        assert dict(joined.values_list("part_id", "stock_balance")) == expected
+    # then: over all warehouses, the alternates' totals count (the rich one's, the poor one's is negative)
     assert dict(StockLevel.objects.for_warehouse(None).with_figures().values_list("part__sku", "stock_balance")) == {
         "GEN-W": 3 - 4 - 5 + (42 - 10) + 0,
         "ALT-W-RICH": 42 - 10,
         "ALT-W-POOR": 2 - 10,
     }
-    # rows of several scopes at once (one part's page): joined on part and scope
-    mixed = StockLevel.objects.filter(part=generic).with_figures(whole_scope=True).order_by("warehouse__code")
+    # and rows of several scopes at once (one part's page): each row's alternates in its own scope
+    mixed = StockLevel.objects.filter(part=generic).with_figures().order_by("warehouse__code")
     assert [(level.warehouse_id, level.stock_balance) for level in mixed] == [
         (east_wh.id, 0 - 4 - 5 + 0 + 0),
         (main_wh.id, 3 - 0 - 5 + (40 - 10) + 0),
@@ -157,24 +152,19 @@ def test_with_figures_whole_scope_same_balances_as_per_row(client_a, main_wh, ea
     ]
 
 
-def test_with_figures_whole_scope_after_per_row_filters_and_ranks_by_joined_balance(client_a, main_wh, east_wh):
+def test_shortage_after_figures_ranks_by_stock_balance_and_nests(client_a, main_wh, east_wh):
     generic, rich, poor = _generic_with_alternates(client_a, main_wh, east_wh)
 
-    # when: figures first per row (as the API's queryset), then a Stock Balance filter and sort
-    at_east = (
-        StockLevel.objects.for_warehouse(east_wh)
-        .with_figures()
-        .with_figures(whole_scope=True)
-        .filter(stock_balance__lt=0)
-        .order_by("stock_balance")
-    )
+    # when: figures first (as the API's queryset), then the shortage filter and the Stock Balance rank
+    at_east = StockLevel.objects.for_warehouse(east_wh).with_figures().shortage().order_by_stock_balance("part__sku")
 
     # then
     assert [(level.part.sku, level.stock_balance) for level in at_east] == [
         ("GEN-W", -9),
         ("ALT-W-RICH", 2 - 10),
     ]
-    # and the joined subquery survives being nested in another query (aliases relabelled)
+    assert [level.part.sku for level in at_east[:1]] == ["GEN-W"]
+    # and the query survives being nested in another one
     shortage_ids = at_east.values("pk")
     assert set(StockLevel.objects.filter(pk__in=shortage_ids).values_list("part__sku", flat=True)) == {
         "GEN-W",
