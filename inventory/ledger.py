@@ -163,6 +163,10 @@ def _columns(keys: list[Key], merged: dict[Key, int]):
 _LEVEL_COLUMNS = ", ".join(FIGURE_COLUMNS)
 _LEVEL_ADD = ", ".join(f"{col} = {_LEVELS}.{col} + EXCLUDED.{col}" for col in FIGURE_COLUMNS)
 _LEVEL_ADD_V = ", ".join(f"{col} = l.{col} + v.{col}" for col in FIGURE_COLUMNS)
+# the deltas summed per part × warehouse and type, as StockLevel columns
+_LEVEL_SUMS = ", ".join(
+    f"COALESCE(sum(delta) FILTER (WHERE type = '{col}'), 0)::bigint AS {col}" for col in FIGURE_COLUMNS
+)
 
 # Every part of the batch in one statement: data-modifying CTEs share one snapshot, taken after the caller's
 # part locks were granted, so `short` sees exactly the rows the writes will change. When a decrease lacks the
@@ -210,8 +214,7 @@ moved AS (
     RETURNING id
 ),
 wh AS (
-    SELECT * FROM unnest(%(wh_parts)s::bigint[], %(wh_warehouses)s::bigint[], {{wh_figures}})
-         AS v(part_id, warehouse_id, {_LEVEL_COLUMNS})
+    SELECT part_id, warehouse_id, {_LEVEL_SUMS} FROM u WHERE (SELECT ok FROM ok) GROUP BY part_id, warehouse_id
 ),
 wh_updated AS (
     UPDATE {_LEVELS} AS l SET {_LEVEL_ADD_V}
@@ -229,7 +232,7 @@ wh_created AS (
     RETURNING 1
 ),
 total AS (
-    SELECT * FROM unnest(%(all_parts)s::bigint[], {{all_figures}}) AS v(part_id, {_LEVEL_COLUMNS})
+    SELECT part_id, {", ".join(f"sum({col})::bigint AS {col}" for col in FIGURE_COLUMNS)} FROM wh GROUP BY part_id
 ),
 total_updated AS (
     UPDATE {_LEVELS} AS l SET {_LEVEL_ADD_V}
@@ -250,10 +253,6 @@ SELECT (SELECT ok FROM ok),
        (SELECT count(*) FROM wh_updated) + (SELECT count(*) FROM wh_created)
        + (SELECT count(*) FROM total_updated) + (SELECT count(*) FROM total_created)
 """
-_APPLY_SQL = _APPLY_SQL.format(
-    wh_figures=", ".join(f"%(wh_{col})s::bigint[]" for col in FIGURE_COLUMNS),
-    all_figures=", ".join(f"%(all_{col})s::bigint[]" for col in FIGURE_COLUMNS),
-)
 
 
 class PreparedStatement:
@@ -307,11 +306,6 @@ _APPLY = PreparedStatement(
         ("reference_kind", "varchar"),
         ("reference_id", "bigint"),
         ("reference", "varchar"),
-        ("wh_parts", "bigint[]"),
-        ("wh_warehouses", "bigint[]"),
-        ("all_parts", "bigint[]"),
-        *((f"wh_{col}", "bigint[]") for col in FIGURE_COLUMNS),
-        *((f"all_{col}", "bigint[]") for col in FIGURE_COLUMNS),
     ),
 )
 
@@ -325,9 +319,6 @@ def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> lis
     Returns the movement ids in key order, or None when a decrease lacks the stock (nothing written).
     """
     parts, warehouses, locations, types, deltas = _columns(keys, merged)
-    per_level = _per_level(merged)
-    with_wh = sorted(key for key in per_level if key[1] is not None)
-    totals = sorted(key for key in per_level if key[1] is None)
     params = {
         "parts": parts,
         "warehouses": warehouses,
@@ -340,13 +331,7 @@ def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> lis
         "reference_kind": fields["reference_kind"],
         "reference_id": fields["reference_id"],
         "reference": fields["reference"],
-        "wh_parts": [key[0] for key in with_wh],
-        "wh_warehouses": [key[1] for key in with_wh],
-        "all_parts": [key[0] for key in totals],
     }
-    for col in FIGURE_COLUMNS:
-        params[f"wh_{col}"] = [per_level[key][col] for key in with_wh]
-        params[f"all_{col}"] = [per_level[key][col] for key in totals]
     with connection.cursor() as cursor:
         if len(keys) <= _PREPARED_UP_TO:
             _APPLY.execute(cursor, params)

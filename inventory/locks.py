@@ -8,6 +8,7 @@ as long as a transaction takes all its part locks in one call before writing.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -18,11 +19,20 @@ _PARTS = Part._meta.db_table
 _LOCK_IDS_SQL = f"SELECT id FROM {_PARTS} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE"
 
 
-def lock_parts(part_ids: Iterable[int] | QuerySet) -> list[int]:
+@dataclass(frozen=True)
+class PartIdsQuery:
+    """SQL selecting one column of part ids, for `lock_parts` to read inside its locking statement."""
+
+    sql: str
+    params: tuple = ()
+
+
+def lock_parts(part_ids: Iterable[int] | QuerySet | PartIdsQuery) -> list[int]:
     """Lock the given parts (ordered by id) until the end of the current transaction; returns their ids.
 
-    `part_ids` may be a QuerySet of one column of part ids (`lines.values("part_id")`): PostgreSQL then
-    reads them inside the locking statement, which saves the round trip of fetching them first. The
+    `part_ids` may be a QuerySet of one column of part ids (`lines.values("part_id")`), or that query as
+    SQL (`PartIdsQuery`, which saves compiling it on a hot path): PostgreSQL then reads them inside the
+    locking statement, which saves the round trip of fetching them first. The
     statement's snapshot is taken when it starts, so whatever decides which parts those are must already
     be fixed by a lock the caller holds (e.g. the job row, for a job's lines).
     """
@@ -30,13 +40,16 @@ def lock_parts(part_ids: Iterable[int] | QuerySet) -> list[int]:
     if not connection.in_atomic_block:
         raise RuntimeError("lock_parts() must run inside transaction.atomic()")
     if isinstance(part_ids, QuerySet):
-        if connection.vendor != "postgresql":
-            part_ids = list(part_ids.values_list(part_ids.query.values_select[0], flat=True))
-        else:
-            subquery, params = part_ids.order_by().query.sql_with_params()
-            with connection.cursor() as cursor:
+        part_ids = PartIdsQuery(*part_ids.order_by().query.sql_with_params())
+    if isinstance(part_ids, PartIdsQuery):
+        with connection.cursor() as cursor:
+            if connection.vendor != "postgresql":
+                cursor.execute(part_ids.sql, part_ids.params)
+                part_ids = [row[0] for row in cursor.fetchall()]
+            else:
                 cursor.execute(
-                    f"SELECT id FROM {_PARTS} WHERE id IN ({subquery}) ORDER BY id FOR NO KEY UPDATE", params
+                    f"SELECT id FROM {_PARTS} WHERE id IN ({part_ids.sql}) ORDER BY id FOR NO KEY UPDATE",
+                    part_ids.params,
                 )
                 return [row[0] for row in cursor.fetchall()]
     ids = sorted(set(part_ids))

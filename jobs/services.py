@@ -722,7 +722,7 @@ def _cancel_in_three_statements(*, job: Job, user, note: str) -> Job:
             state=current.state,
         )
     # the job row is locked: its lines (and so its parts) cannot change until this transaction ends
-    locked = lock_parts(JobLine.objects.filter(job_id=cancelled.pk).values("part_id"))
+    locked = lock_parts(statements.job_part_ids(cancelled.pk))
     defaults = _DefaultLocations()
     changes: list[StockChange] = []
     for line in statements.release_lines(job_id=cancelled.pk):

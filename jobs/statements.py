@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from inventory.ledger import PreparedStatement
+from inventory.locks import PartIdsQuery
 from inventory.models import InventoryRow, StockType
 from jobs.models import Job, JobEvent, JobLine, JobLineReservation
 
@@ -162,6 +163,11 @@ _CANCEL_JOB = PreparedStatement(
         ("note", "text"),
     ),
 )
+
+
+def job_part_ids(job_id: int) -> PartIdsQuery:
+    """The parts of a job's lines, as SQL for `lock_parts` (hold the job's lock: then they cannot change)."""
+    return PartIdsQuery(f"SELECT part_id FROM {_LINES} WHERE job_id = %s", (job_id,))
 
 
 def mark_cancelled(*, job_id: int, user, note: str, now) -> Job | None:
