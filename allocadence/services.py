@@ -36,8 +36,8 @@ from core.models import Client, SyncRun
 from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, lock_parts_bulk, parts_in_scope
 from inventory.models import InventoryRow, Movement, Part, StockLevel, StockType, Warehouse
 from inventory.services import Reference, create_warehouse, default_location, ensure_stock_levels
+from jobs.production import drop_released_reservations
 from jobs.reconcile import apply_external_drops, external_drop_excess, reserved_by_unreleased_jobs
-from jobs.services import drop_released_reservations
 from purchasing.selectors import portal_ordered_not_in_allocadence
 
 __all__ = [

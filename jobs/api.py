@@ -11,7 +11,7 @@ from core.api import ClientScopedMixin
 from core.scoping import clients_for
 from inventory.errors import InsufficientStock, StockError
 from inventory.models import Location, Part, Warehouse
-from jobs import services
+from jobs import production, services
 from jobs.errors import IllegalTransition, JobError, LocationRequired
 from jobs.filters import JobFilter
 from jobs.models import Job, JobLine
@@ -263,7 +263,7 @@ class JobViewSet(
     @extend_schema(request=None, responses={200: JobSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
-        return self._run(services.release_job)
+        return self._run(production.release_job)
 
     @extend_schema(request=None, responses={200: JobSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
@@ -289,4 +289,4 @@ class JobViewSet(
             if location is None:
                 raise serializers.ValidationError({"location": ["Not a location of the output warehouse."]})
         direction = 1 if serializer.validated_data["direction"] == "forward" else -1
-        return self._run(services.advance_job, direction=direction, location=location)
+        return self._run(production.advance_job, direction=direction, location=location)

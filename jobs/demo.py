@@ -5,7 +5,8 @@ from django.contrib.auth.models import User
 from core.models import Client
 from inventory.models import Part, StockLevel, Warehouse
 from jobs.models import Job, ProductionStage
-from jobs.services import LineSpec, advance_job, cancel_job, release_job, save_job
+from jobs.production import advance_job, release_job
+from jobs.services import LineSpec, cancel_job, save_job
 
 DEMO_PREFIX = "Demo: "
 

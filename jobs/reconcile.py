@@ -12,7 +12,7 @@ from django.db.models import Sum
 
 from inventory.services import Reference
 from jobs.models import Job, JobLine
-from jobs.services import move_reserved_to_allocated
+from jobs.production import move_reserved_to_allocated
 
 
 def reserved_by_unreleased_jobs(*, warehouse_ids) -> dict[tuple[int, int], int]:

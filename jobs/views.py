@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.scoping import clients_for, get_scoped_or_404, user_sees_many_clients
 from inventory.errors import InsufficientStock, StockError
 from inventory.models import Location, Part, StockLevel, Warehouse
-from jobs import planning, services
+from jobs import planning, production, services
 from jobs.errors import IllegalTransition, JobError, LocationRequired
 from jobs.filters import JobFilter
 from jobs.forms import JobForm, JobLineFormSet
@@ -299,7 +299,7 @@ def job_detail(request, pk):
 
 ACTIONS = {
     "reserve-now": ("jobs.change_job", services.reserve_now),
-    "release": ("jobs.release_job", services.release_job),
+    "release": ("jobs.release_job", production.release_job),
     "cancel": ("jobs.cancel_job", services.cancel_job),
     "convert": ("jobs.change_job", planning.convert_planned_job),
     "cancel-plan": ("jobs.cancel_job", planning.cancel_planned_job),
@@ -363,7 +363,7 @@ def _board_context(request, error: str = "") -> dict:
     columns += [{"key": f"stage-{stage.id}", "title": stage.name, "jobs": []} for stage in stages]
     columns.append({"key": "done", "title": "Done", "jobs": done})
     for job in active:
-        back, forward = services.board_moves(job, stages)
+        back, forward = production.board_moves(job, stages)
         job.can_back = back is not None
         job.next_is_done = forward == len(stages)
         job.done_locations = locations.get(job.output_warehouse_id, []) if job.next_is_done else []
@@ -400,7 +400,7 @@ def board_move(request, pk):
         location = Location.objects.filter(pk=int(location_id), warehouse_id=job.output_warehouse_id).first()
     error = ""
     try:
-        services.advance_job(job=job, user=request.user, direction=direction, location=location)
+        production.advance_job(job=job, user=request.user, direction=direction, location=location)
     except LocationRequired as exc:
         error = str(exc)
     except (JobError, StockError) as exc:

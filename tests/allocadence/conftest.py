@@ -123,7 +123,7 @@ def stocked(sandbox, alc1, alc2, part_a):
 def release(client, user, lines, *, title="Job"):
     """A saved and released job, and its outbox row."""
     from allocadence.models import OrderPush
-    from jobs.services import release_job
+    from jobs.production import release_job
 
     job = make_job(client, user, lines, title=title)
     release_job(job=job, user=user)

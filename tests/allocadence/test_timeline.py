@@ -9,7 +9,7 @@ from allocadence.orders import poll_order_status, push_job_order
 from allocadence.services import pull_stock
 from inventory.selectors import check_ledger
 from jobs.models import Job, JobLine
-from jobs.services import release_job
+from jobs.production import release_job
 
 from .conftest import figures, make_job
 

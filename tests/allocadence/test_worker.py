@@ -7,7 +7,7 @@ import time
 import pytest
 
 from allocadence.models import OrderPush
-from jobs.services import release_job
+from jobs.production import release_job
 
 from .conftest import make_job, orders_numbered
 

@@ -7,15 +7,8 @@ from inventory.models import InventoryRow, Location, Movement, Part, StockType
 from inventory.services import default_location
 from jobs.errors import IllegalTransition, JobNotFullyReserved, LocationRequired
 from jobs.models import Job, JobEvent, JobLine, JobLineReservation, ProductionStage
-from jobs.services import (
-    LineSpec,
-    advance_job,
-    cancel_job,
-    drop_released_reservations,
-    release_job,
-    reserve_now,
-    save_job,
-)
+from jobs.production import advance_job, drop_released_reservations, release_job
+from jobs.services import LineSpec, cancel_job, reserve_now, save_job
 
 from .conftest import assert_ledger_balanced, figures, make_part, put_stock
 

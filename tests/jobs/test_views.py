@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from inventory.models import Location, Part
 from jobs.models import Job, JobEvent
-from jobs.services import release_job
+from jobs.production import release_job
 
 from .conftest import figures, make_part, put_stock
 
