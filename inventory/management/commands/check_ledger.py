@@ -4,7 +4,10 @@ from inventory.selectors import check_ledger
 
 
 class Command(BaseCommand):
-    help = "Prove every inventory row equals the sum of its ledger movements, and every StockLevel its rows."
+    help = (
+        "Prove every inventory row equals the sum of its ledger movements, and every StockLevel its rows "
+        "(and its copies of the part's threshold and generic flag the part's)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, default=1000, help="List at most this many problems of each kind.")
@@ -16,7 +19,7 @@ class Command(BaseCommand):
             return
         for title, problems in (
             ("Rows that differ from their ledger sum", report.row_mismatches),
-            ("StockLevels that differ from the sum of their rows", report.level_mismatches),
+            ("StockLevels that differ from the sum of their rows or from their part", report.level_mismatches),
         ):
             if not problems:
                 continue
