@@ -250,6 +250,7 @@ def main() -> None:
     ]
     for label, ok in verdicts:
         print(f"  {'PASS' if ok else 'FAIL'}  {label}")
+    return 0 if all(ok for _, ok in verdicts) else 1
 
 
 def _load(values: tuple[float, float, float]) -> str:
@@ -257,4 +258,4 @@ def _load(values: tuple[float, float, float]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -321,7 +321,8 @@ def main() -> None:
     header = ("work", "result", "baseline", "ratio", "target")
     for row in [header, tuple("-" * width for width in widths), *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+    return 1 if any(row[4].endswith("MISSED") for row in rows) else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -188,7 +188,8 @@ def main() -> None:
 
     if "check_ledger" in get_commands():
         call_command("check_ledger")
+    return 0 if verdict == "OK" else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -188,7 +188,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.channel, args.database_url)))
-        return
+        return 0
 
     from _common import create_database, print_table, setup_django
 
@@ -249,7 +249,8 @@ def main() -> None:
     print(
         f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall time includes waiting)"
     )
+    return 0 if all(ok for *_, ok in verdicts) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
