@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.db import PreparedStatement
 from inventory.errors import NegativeStock
 from inventory.locks import lock_parts
 from inventory.models import FIGURE_COLUMNS, InventoryRow, Movement, StockLevel
@@ -253,41 +254,6 @@ SELECT (SELECT ok FROM ok),
        (SELECT count(*) FROM wh_updated) + (SELECT count(*) FROM wh_created)
        + (SELECT count(*) FROM total_updated) + (SELECT count(*) FROM total_created)
 """
-
-
-class PreparedStatement:
-    """One SQL statement PREPAREd once per database session, then EXECUTEd by name with a generic plan.
-
-    PostgreSQL parses, rewrites and plans it once. Left to itself it would plan every execution again
-    (a custom plan: it knows each array's length, so it always rates the generic plan dearer), which for
-    these many-CTE statements costs as much as executing them; `plan_cache_mode` is set for the
-    transaction in the same round trip as the EXECUTE. Meant for small inputs, whose best plan is the
-    same whatever the values (index lookups per element): large batches should send the plain statement.
-    `sql` has %(name)s placeholders; `params` are (name, PostgreSQL type) in order. A prepared statement
-    lives as long as the session (a rollback keeps it), so the raw connection it was prepared on is
-    remembered: after a reconnect it is prepared again. Call inside a transaction.
-    """
-
-    def __init__(self, name: str, sql: str, params: tuple[tuple[str, str], ...]):
-        self.name = name
-        self.names = [param for param, _ in params]
-        positions = {param: f"${position}" for position, (param, _) in enumerate(params, start=1)}
-        self.prepare_sql = f"PREPARE {name} ({', '.join(type_ for _, type_ in params)}) AS {sql % positions}"
-        self.execute_sql = (
-            f"SET LOCAL plan_cache_mode = force_generic_plan; "
-            f"EXECUTE {name} ({', '.join(f'%s::{type_}' for _, type_ in params)})"
-        )
-
-    def execute(self, cursor, values: dict) -> None:
-        db = cursor.db
-        raw = db.connection
-        prepared = getattr(db, "_prepared_statements", None)
-        if prepared is None or prepared[0] is not raw:
-            prepared = db._prepared_statements = (raw, set())
-        if self.name not in prepared[1]:
-            cursor.execute(self.prepare_sql)
-            prepared[1].add(self.name)
-        cursor.execute(self.execute_sql, [values[name] for name in self.names])
 
 
 # Parsing and planning it were more than half its server time per call.

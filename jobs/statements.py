@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from inventory.ledger import PreparedStatement
+from core.db import PreparedStatement
 from inventory.locks import PartIdsQuery
 from inventory.models import InventoryRow, StockType
 from jobs.models import Job, JobEvent, JobLine, JobLineReservation
