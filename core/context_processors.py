@@ -1,4 +1,6 @@
-from django.urls import reverse
+from functools import cache
+
+from django.urls import get_script_prefix, reverse
 
 from core.roles import ADMIN, COORDINATOR, MANAGER, OPERATOR, user_roles
 
@@ -19,4 +21,11 @@ def navigation(request):
     if roles & {ADMIN}:
         items.append(("Allocadence", "allocadence:runs"))
         items.append(("System", "system"))
-    return {"nav_items": [(label, url_name, reverse(url_name)) for label, url_name in items], "user_roles": roles}
+    prefix = get_script_prefix()
+    return {"nav_items": [(label, url_name, _url(prefix, url_name)) for label, url_name in items], "user_roles": roles}
+
+
+@cache
+def _url(prefix: str, url_name: str) -> str:
+    """The navigation's URLs never change while the process runs (the prefix is part of the key): reverse once."""
+    return reverse(url_name)

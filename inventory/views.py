@@ -1,6 +1,7 @@
 """Inventory pages: the list, the part page with its manual operations, the export. Thin: forms, services, render."""
 
 from html import escape
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -21,7 +22,7 @@ from inventory.errors import StockError
 from inventory.exports import csv_response, export_rows, xlsx_response
 from inventory.filters import SORT_FIELDS, InventoryFilter, inventory_scope, warehouse_from_params, with_list_columns
 from inventory.forms import OPERATION_FORMS, PartImageForm
-from inventory.models import Movement, Part, StockLevel, StockType, Warehouse
+from inventory.models import FIGURE_COLUMNS, Movement, Part, StockLevel, StockType, Warehouse
 from inventory.selectors import on_hand_history, part_location_figures, stock_chart_svg_data
 
 PAGE_SIZE = 50
@@ -76,6 +77,7 @@ class _InventoryPaginator(Paginator):
     (Counting in the page query with COUNT(*) OVER () would save a pass when a Stock Balance
     filter makes both queries read every row, but PostgreSQL 15 costs a window as if the
     LIMIT could stop it early, and may then pick a row-by-row plan that takes seconds.)
+    A first page with fewer rows than a page holds is every matching row: then nothing is counted.
     """
 
     def __init__(self, rows, per_page, *, matching):
@@ -85,6 +87,18 @@ class _InventoryPaginator(Paginator):
     @cached_property
     def count(self):
         return self._matching.count()
+
+    def get_page(self, number):
+        try:
+            is_first = number in (None, "") or int(number) <= 1
+        except (TypeError, ValueError):
+            is_first = True  # get_page shows the first page for a page that is not a number
+        if not is_first:
+            return super().get_page(number)
+        rows = list(self.object_list[: self.per_page])
+        if len(rows) < self.per_page:
+            self.count = len(rows)  # cached_property: set on the instance
+        return self._get_page(rows, 1, self)
 
 
 def _thousands():
@@ -98,34 +112,71 @@ def _thousands():
 _KIND_TAGS = {Part.Kind.GENERIC: "Generic", Part.Kind.IN_HOUSE: "In-house"}
 
 
-def _table_rows(levels, figure_keys) -> list[dict]:
-    """The cells of the list, made here rather than per cell in the template (a page is 50 rows × up to 12
-    figures: each template variable, tag and loop costs more than building the whole row in Python)."""
+# What a list row reads: values, not model instances (50 rows of StockLevel + Part + Warehouse instances,
+# with the image fields' post_init work, cost more than the page's SQL).
+_ROW_FIELDS = (
+    "part_id",
+    "warehouse_id",
+    "part__sku",
+    "part__description",
+    "part__kind",
+    "part__thumbnail",
+    "warehouse__code",
+    *FIGURE_COLUMNS,
+    "in_stock",
+    "on_hand",
+    "on_order",
+    "stock",
+    "stock_balance",
+)
+
+
+class ListRow(SimpleNamespace):
+    """One row of the list: its figures as attributes, with `part` and `warehouse` as the few fields shown."""
+
+
+def _list_rows(values) -> list[ListRow]:
+    rows = []
+    for record in values:
+        row = ListRow(**dict(zip(_ROW_FIELDS, record, strict=True)))
+        row.part = SimpleNamespace(
+            id=row.part_id, sku=row.part__sku, description=row.part__description, kind=row.part__kind
+        )
+        row.thumbnail = row.part__thumbnail
+        row.warehouse = SimpleNamespace(code=row.warehouse__code) if row.warehouse_id is not None else None
+        rows.append(row)
+    return rows
+
+
+def _table_rows(rows: list[ListRow], figure_keys) -> str:
+    """The list's table rows as HTML, made here rather than in the template: a page is 50 rows × up to 12
+    figures, and each template variable, tag and loop costs more than formatting the whole row in Python.
+    Every value from the database goes through html.escape (not format_html: its lazy-string wrappers cost
+    more than the formatting)."""
     thousands = _thousands()
     part_url = reverse("inventory:part", args=[0]).removesuffix("0/")
     thumbnails = Part._meta.get_field("thumbnail").storage
-    rows = []
-    for level in levels:
-        part = level.part
-        thumbnail = part.thumbnail.name
-        rows.append(
-            {
-                "level": level,
-                "url": f"{part_url}{level.part_id}/",
-                "sku": part.sku,
-                "tag": _KIND_TAGS.get(part.kind, ""),
-                "description": part.description,
-                "warehouse": level.warehouse.code if level.warehouse_id is not None else "All",
-                "thumbnail_url": thumbnails.url(thumbnail) if thumbnail else "",
-                # html.escape, not format_html: its lazy-string wrappers cost more than formatting the number.
-                "figure_cells": mark_safe(
-                    "".join(f'<td class="num">{escape(thousands(getattr(level, key)))}</td>' for key in figure_keys)
-                ),
-                "balance": thousands(level.stock_balance),
-                "is_short": level.stock_balance < 0,
-            }
+    no_image = '<span class="no-image" aria-hidden="true"></span>'
+    html = []
+    for row in rows:
+        image = (
+            f'<img src="{escape(thumbnails.url(row.thumbnail))}" alt="" width="32" height="32" loading="lazy">'
+            if row.thumbnail
+            else no_image
         )
-    return rows
+        tag = _KIND_TAGS.get(row.part.kind)
+        tag_html = f' <span class="tag">{tag}</span>' if tag else ""
+        warehouse = row.warehouse.code if row.warehouse is not None else "All"
+        figures = "".join(f'<td class="num">{escape(thousands(getattr(row, key)))}</td>' for key in figure_keys)
+        balance = row.stock_balance
+        badge = ' <span class="badge badge-shortage">Shortage</span>' if balance < 0 else ""
+        html.append(
+            f'<tr><td class="thumb">{image}</td>'
+            f'<td><a href="{part_url}{row.part_id}/">{escape(row.part.sku)}</a>{tag_html}</td>'
+            f"<td>{escape(row.part.description)}</td><td>{escape(warehouse)}</td>{figures}"
+            f'<td class="num">{escape(thousands(balance))}{badge}</td></tr>'
+        )
+    return mark_safe("\n".join(html))
 
 
 _FROM_PARAMS = object()
@@ -155,15 +206,18 @@ def inventory_list(request):
     warehouse = next((w for w in warehouses if w.code == code), None) if code else None
     _warehouse, filterset, rows, matching = _filtered_inventory(request, warehouse=warehouse)
     show_client = user_sees_many_clients(request.user)
-    page = _InventoryPaginator(rows, PAGE_SIZE, matching=matching).get_page(request.GET.get("page"))
+    page = _InventoryPaginator(rows.values_list(*_ROW_FIELDS), PAGE_SIZE, matching=matching).get_page(
+        request.GET.get("page")
+    )
+    levels = _list_rows(page.object_list)
     chosen = set(request.GET.getlist("cols"))
     optional = [(key, label, key in chosen) for key, label in OPTIONAL_COLUMNS]
     sort_links = _sort_links(request.GET, request.GET.get("sort"))
     figure_columns = BASE_COLUMNS + [(key, label) for key, label, shown in optional if shown]
     context = {
         "page_obj": page,
-        "levels": page.object_list,
-        "rows": _table_rows(page.object_list, [key for key, _label in figure_columns]),
+        "levels": levels,
+        "rows_html": _table_rows(levels, [key for key, _label in figure_columns]),
         "filter": filterset,
         "form_values": {
             name: filterset.form[name].value() for name in ("q", "kind", "client", "low_stock", "shortage")

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from core.roles import MANAGER
 from inventory.models import Movement, Part, StockLevel, StockType
 from inventory.services import ensure_stock_levels
+from inventory.views import PAGE_SIZE
 from tests.conftest import make_user
 from tests.inventory.conftest import make_part, put
 
@@ -224,7 +225,11 @@ def test_inventory_list_shortage_sort_query_count_constant(
 
 
 def test_inventory_list_counts_without_figures_unless_a_figure_filters(client_a, main_wh, superuser, login):
-    make_part(client_a, "CNT-1")
+    # given more rows than a page holds, every one short (a threshold and no stock): each page view counts them
+    parts = Part.objects.bulk_create(
+        [Part(client=client_a, sku=f"CNT-{i:03d}", low_stock_threshold=1) for i in range(PAGE_SIZE + 1)]
+    )
+    ensure_stock_levels(part_ids=[part.id for part in parts])
     browser = login(superuser)
 
     def count_sql(url):
@@ -294,3 +299,36 @@ def test_inventory_list_filter_form_keeps_the_chosen_values(client_a, main_wh, s
     assert '<option value="MAIN" selected>MAIN — Main</option>' in content
     assert '<input type="checkbox" name="shortage" id="id_shortage" checked>' in content
     assert '<input type="checkbox" name="low_stock" id="id_low_stock">' in content
+
+
+def test_inventory_list_first_page_not_full_is_not_counted(client_a, main_wh, superuser, login):
+    # given three parts, one of them matching a search
+    for sku in ("FEW-1", "FEW-2", "OTHER-1"):
+        make_part(client_a, sku)
+    browser = login(superuser)
+
+    # when the first page holds fewer rows than a page can
+    for url, expected in [(LIST, 3), (LIST + "?q=few", 2), (LIST + "?q=nothing-matches", 0)]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = browser.get(url)
+
+        # then its rows are the whole result: no COUNT is sent and the total is the rows shown
+        assert response.status_code == 200
+        assert [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT COUNT(*)")] == []
+        assert response.context["page_obj"].paginator.count == expected
+        assert len(response.context["levels"]) == expected
+        assert f'<p class="result-count">{expected} part' in response.content.decode()
+
+
+def test_inventory_list_full_first_page_and_later_pages_are_counted(client_a, main_wh, superuser, login):
+    # given one more part than a page holds
+    bulk_parts(client_a, PAGE_SIZE + 1)
+    browser = login(superuser)
+
+    # then page 1 (full) and page 2 both count the 51 rows; a page past the end shows the last one
+    for page, shown in [("", PAGE_SIZE), ("?page=2", 1), ("?page=9", 1), ("?page=x", PAGE_SIZE)]:
+        response = browser.get(LIST + page)
+        assert response.status_code == 200
+        assert response.context["page_obj"].paginator.count == PAGE_SIZE + 1
+        assert len(response.context["levels"]) == shown
+        assert f"Page {2 if shown == 1 else 1} of 2" in response.content.decode()
