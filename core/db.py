@@ -24,7 +24,10 @@ class PreparedStatement:
             f"EXECUTE {name} ({', '.join(f'%s::{type_}' for _, type_ in params)})"
         )
 
-    def execute(self, cursor, values: dict) -> None:
+    def execute(self, cursor, values: dict, *, first: str = "") -> None:
+        """EXECUTE with `values`; `first` is literal SQL sent ahead of it in the same round trip (a lock it
+        needs: PostgreSQL runs the statements in order, each with its own snapshot, so the EXECUTE starts
+        once the locks are granted and sees what their holders committed)."""
         db = cursor.db
         raw = db.connection
         prepared = getattr(db, "_prepared_statements", None)
@@ -33,4 +36,4 @@ class PreparedStatement:
         if self.name not in prepared[1]:
             cursor.execute(self.prepare_sql)
             prepared[1].add(self.name)
-        cursor.execute(self.execute_sql, [values[name] for name in self.names])
+        cursor.execute(first.replace("%", "%%") + self.execute_sql, [values[name] for name in self.names])

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from core.db import PreparedStatement
 from inventory.errors import NegativeStock
-from inventory.locks import lock_parts
+from inventory.locks import lock_parts, part_locks_sql
 from inventory.models import FIGURE_COLUMNS, InventoryRow, Movement, StockLevel
 
 _CHUNK = 2000
@@ -103,10 +103,10 @@ def apply_stock_changes(
     # No savepoint: a refusal writes nothing and is raised only after this block, so it leaves the caller's
     # transaction usable; any error raised inside dooms the transaction (or rolls back our own).
     with transaction.atomic(savepoint=False):
-        if locked_part_ids is None:
-            lock_parts(part_id for part_id, _, _, _ in merged)
+        # the parts' locks in the same round trip as the statement that needs them
+        lock = "" if locked_part_ids is not None else part_locks_sql(part_id for part_id, _, _, _ in merged)
         try:
-            ids = _apply_pg(keys, merged, fields, now)
+            ids = _apply_pg(keys, merged, fields, now, lock=lock)
         except IntegrityError as exc:
             raise NegativeStock(f"A stock change would make a quantity negative ({exc}).") from exc
     if ids is None:
@@ -279,8 +279,8 @@ _APPLY = PreparedStatement(
 _PREPARED_UP_TO = 64  # changes per call sent through the prepared statement (a reservation sends 4 per 2 lines)
 
 
-def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> list[int] | None:
-    """Rows, movements and both StockLevel summaries in one round trip.
+def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now, *, lock: str = "") -> list[int] | None:
+    """Rows, movements and both StockLevel summaries in one round trip (`lock`, the parts' locks, sent before it).
 
     Returns the movement ids in key order, or None when a decrease lacks the stock (nothing written).
     """
@@ -300,9 +300,9 @@ def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now) -> lis
     }
     with connection.cursor() as cursor:
         if len(keys) <= _PREPARED_UP_TO:
-            _APPLY.execute(cursor, params)
+            _APPLY.execute(cursor, params, first=lock)
         else:  # a batch: planned for its size, which planning no longer dominates
-            cursor.execute(_APPLY_SQL, params)
+            cursor.execute(lock.replace("%", "%%") + _APPLY_SQL, params)
         is_ok, decreased, ids, _levels = cursor.fetchone()
     if not is_ok:
         return None

@@ -27,6 +27,30 @@ class PartIdsQuery:
     params: tuple = ()
 
 
+def part_locks_sql(part_ids: Iterable[int] | PartIdsQuery) -> str:
+    """`lock_parts`' statement as literal SQL ending in "; ", for a PostgreSQL hot path to send in the same
+    round trip as the statement that needs the locks (one client round trip fewer while they are held).
+
+    The same locks in the same order (part id) as `lock_parts`; the caller's next statement then runs
+    once they are granted, with a snapshot taken after that. Nothing is read back: use it when the
+    caller already knows which parts it locked.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("part_locks_sql() is for statements inside transaction.atomic()")
+    if connection.vendor != "postgresql":
+        raise RuntimeError("part_locks_sql() is PostgreSQL only; use lock_parts()")
+    if isinstance(part_ids, PartIdsQuery):
+        sql, params = (
+            f"SELECT id FROM {_PARTS} WHERE id IN ({part_ids.sql}) ORDER BY id FOR NO KEY UPDATE",
+            part_ids.params,
+        )
+    else:
+        sql, params = _LOCK_IDS_SQL, (sorted(set(part_ids)),)
+    with connection.cursor() as cursor:
+        return cursor.mogrify(sql, params).decode() + "; "
+
+
 def lock_parts(part_ids: Iterable[int] | QuerySet | PartIdsQuery) -> list[int]:
     """Lock the given parts (ordered by id) until the end of the current transaction; returns their ids.
 

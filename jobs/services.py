@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from inventory.errors import InsufficientStock, NegativeStock, Shortage
-from inventory.locks import lock_parts
+from inventory.locks import lock_parts, part_locks_sql
 from inventory.models import InventoryRow, Location, Movement, Part, StockType, Warehouse
 from inventory.services import Reference, StockChange, apply_stock_changes, default_location
 from jobs import statements
@@ -438,14 +438,11 @@ def _create_from_unlocked_plan(*, client, user, title: str, lines: list[LineSpec
         note="; ".join(f"+ {spec.part.sku} @ {spec.warehouse.code} × {spec.quantity}" for spec in lines),
         now=timezone.now(),
     )
-    locked = lock_parts(part_id for part_id, _, _, _ in planned)
     changes: list[StockChange] = []
     for part_id, warehouse_id, _, taken in planned:
         changes += _reserve_changes(part_id, warehouse_id, taken)
-    try:
-        apply_stock_changes(
-            changes=changes, reason="reserved for job", reference=_reference(job), user=user, locked_part_ids=locked
-        )
+    try:  # the ledger locks the parts in the same round trip as its statement
+        apply_stock_changes(changes=changes, reason="reserved for job", reference=_reference(job), user=user)
     except NegativeStock as exc:
         raise _StalePlan from exc
     return job
@@ -709,9 +706,9 @@ def cancel_job(*, job: Job, user, note: str = "") -> Job:
 
 
 def _cancel_in_three_statements(*, job: Job, user, note: str) -> Job:
-    """cancel_job on PostgreSQL: the job (its lock, state and event), the part locks, the lines, then the ledger.
+    """cancel_job on PostgreSQL: the job (its lock, state and event), the part locks with the lines, the ledger.
 
-    Three statements before the ledger's, two of them under the part locks; the portable path sends eight.
+    Three round trips, the last two under the part locks; the portable path sends eight.
     """
     cancelled = statements.mark_cancelled(job_id=job.pk, user=user, note=note, now=timezone.now())
     if cancelled is None:
@@ -720,11 +717,13 @@ def _cancel_in_three_statements(*, job: Job, user, note: str) -> Job:
             f"Job {current.number} is {current.get_state_display()}; only Reserved jobs can be cancelled.",
             state=current.state,
         )
-    # the job row is locked: its lines (and so its parts) cannot change until this transaction ends
-    locked = lock_parts(statements.job_part_ids(cancelled.pk))
+    # the job row is locked: its lines (and so its parts) cannot change until this transaction ends; their
+    # parts are locked in the same round trip as the statement that releases the lines under those locks
+    released = statements.release_lines(job_id=cancelled.pk, lock=part_locks_sql(statements.job_part_ids(cancelled.pk)))
+    locked = {line.part_id for line in released}
     defaults = _DefaultLocations()
     changes: list[StockChange] = []
-    for line in statements.release_lines(job_id=cancelled.pk):
+    for line in released:
         if sum(units for _, units in line.reservations) != line.reserved:
             raise RuntimeError(f"Job line {line.id} records other reservations than the {line.reserved} it holds.")
         if line.allocated:

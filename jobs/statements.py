@@ -220,15 +220,16 @@ ORDER BY line.id, gone.location_id
 _RELEASE_LINES = PreparedStatement("jobs_release_lines", _RELEASE_LINES_SQL, (("job_id", "bigint"),))
 
 
-def release_lines(*, job_id: int) -> list[ReleasedLine]:
+def release_lines(*, job_id: int, lock: str = "") -> list[ReleasedLine]:
     """Zero every line of a job and delete its reservations; returns what they held. Call under the part locks.
 
     Only part locks guard a line's Reserved and Allocated (the Allocadence pull moves them without the job
-    lock), so this runs after `lock_parts` and its snapshot is the truth.
+    lock), so this runs after `lock_parts`, or with `lock` (`part_locks_sql`) sent ahead of it in the same
+    round trip; either way its snapshot is taken once the locks are granted, and is the truth.
     """
     lines: dict[int, ReleasedLine] = {}
     with connection.cursor() as cursor:
-        _RELEASE_LINES.execute(cursor, {"job_id": job_id})
+        _RELEASE_LINES.execute(cursor, {"job_id": job_id}, first=lock)
         rows = cursor.fetchall()
     for line_id, part_id, warehouse_id, reserved, allocated, location_id, units in rows:
         line = lines.get(line_id)

@@ -23,19 +23,28 @@ def two_parts(client_a, local_wh):
     return parts
 
 
+PART_LOCK = "SELECT id FROM inventory_part WHERE id "
+
+
 def _statements(context) -> list[str]:
-    """Each round trip's verb, and for EXECUTE the prepared statement's name (sent after its SET LOCAL)."""
+    """Each round trip's verb, and for EXECUTE the prepared statement's name (sent after its SET LOCAL);
+    a round trip that first locks parts reads "LOCK PARTS + " before it."""
     verbs = []
     for query in context.captured_queries:
         sql = query["sql"]
+        prefix = ""
+        if sql.startswith(PART_LOCK):
+            lock, sql = sql.split("; ", 1)
+            assert lock.endswith("ORDER BY id FOR NO KEY UPDATE"), lock
+            prefix = "LOCK PARTS + "
         if sql.startswith("SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE "):
             sql = sql.split("; ", 1)[1]
         words = sql.split(None, 2)
-        verbs.append(" ".join(words[:2]) if words[0].upper() == "EXECUTE" else words[0].upper())
+        verbs.append(prefix + (" ".join(words[:2]) if words[0].upper() == "EXECUTE" else words[0].upper()))
     return verbs
 
 
-def test_save_job_two_lines_sends_four_statements_one_under_the_part_locks(client_a, coordinator, local_wh, two_parts):
+def test_save_job_two_lines_sends_three_statements_one_under_the_part_locks(client_a, coordinator, local_wh, two_parts):
     # given a warm process (one job saved before: the ledger statement is prepared on this connection)
     lines = [LineSpec(part, local_wh, 2) for part in two_parts]
     save_job(client=client_a, user=coordinator, title="warm", lines=lines)
@@ -45,12 +54,15 @@ def test_save_job_two_lines_sends_four_statements_one_under_the_part_locks(clien
         job = save_job(client=client_a, user=coordinator, title="counted", lines=lines)
 
     # then: read Available, write the job (numbered in the INSERT), its event, lines and reservations in one
-    # statement, lock the parts, and under the locks only the ledger statement (rows, movements, StockLevel)
-    assert len(context.captured_queries) == 4 + OUTER
+    # statement, then lock the parts and, under the locks, the ledger statement (rows, movements, StockLevel)
+    # in one round trip
+    assert len(context.captured_queries) == 3 + OUTER
     # (prepared statements: the first call on a connection PREPAREs them, every later one EXECUTEs by name)
     assert _statements(context)[1:-1] == ["EXECUTE jobs_available_rows", "EXECUTE jobs_insert_reserved_job",
-                                          "SELECT", "EXECUTE inventory_apply_stock_changes"]  # fmt: skip
-    assert "FOR NO KEY UPDATE" in context.captured_queries[3]["sql"]
+                                          "LOCK PARTS + EXECUTE inventory_apply_stock_changes"]  # fmt: skip
+    assert context.captured_queries[3]["sql"].startswith(
+        f"{PART_LOCK}= ANY(ARRAY[{two_parts[0].id},{two_parts[1].id}]::bigint[]) ORDER BY id FOR NO KEY UPDATE; "
+    )
     assert job.number == Job.objects.get(pk=job.pk).number
     assert job.number.startswith("J-") and len(job.number) == 8
     assert list(JobLine.objects.filter(job=job).values_list("part_id", "quantity", "reserved", "allocated")) == [
@@ -65,7 +77,7 @@ def test_save_job_two_lines_sends_four_statements_one_under_the_part_locks(clien
     assert_ledger_balanced()
 
 
-def test_cancel_job_two_lines_sends_four_statements(client_a, coordinator, local_wh, two_parts):
+def test_cancel_job_two_lines_sends_three_statements(client_a, coordinator, local_wh, two_parts):
     lines = [LineSpec(part, local_wh, 3) for part in two_parts]
     cancel_job(job=save_job(client=client_a, user=coordinator, title="warm", lines=lines), user=coordinator)
     job = save_job(client=client_a, user=coordinator, title="counted", lines=lines)
@@ -73,12 +85,14 @@ def test_cancel_job_two_lines_sends_four_statements(client_a, coordinator, local
     with CaptureQueriesContext(connection) as context:
         cancelled = cancel_job(job=job, user=coordinator)
 
-    # the job's lock, state and event in one statement; lock parts; under them the lines' reservations
-    # deleted and their figures zeroed in one statement, then one ledger statement — no savepoint
-    assert len(context.captured_queries) == 4 + OUTER
-    assert _statements(context)[1:-1] == ["EXECUTE jobs_cancel_job", "SELECT", "EXECUTE jobs_release_lines",
+    # the job's lock, state and event in one statement; lock parts and, under them, the lines' reservations
+    # deleted and their figures zeroed in one round trip; then one ledger statement — no savepoint
+    assert len(context.captured_queries) == 3 + OUTER
+    assert _statements(context)[1:-1] == ["EXECUTE jobs_cancel_job", "LOCK PARTS + EXECUTE jobs_release_lines",
                                           "EXECUTE inventory_apply_stock_changes"]  # fmt: skip
-    assert "FOR NO KEY UPDATE" in context.captured_queries[2]["sql"]
+    assert context.captured_queries[2]["sql"].startswith(
+        f"{PART_LOCK}IN (SELECT part_id FROM jobs_jobline WHERE job_id = {job.pk}) ORDER BY id FOR NO KEY UPDATE; "
+    )
     assert (cancelled.pk, cancelled.state) == (job.pk, Job.State.CANCELLED)
     assert Job.objects.get(pk=job.pk).cancelled_at == cancelled.cancelled_at
     assert JobLineReservation.objects.filter(line__job=job).count() == 0
