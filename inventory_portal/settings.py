@@ -151,9 +151,16 @@ STORAGES = {
         )
     },
 }
-# Uploads: images and CSV files have their own caps in the apps; this bounds the request.
+# Uploads: images and CSV files have their own caps in the apps (each at most UPLOAD_MAX_BYTES); a file is
+# stored only up to UPLOAD_MAX_BYTES + 1 bytes, whatever its size (core.uploads), in memory when the whole
+# request fits FILE_UPLOAD_MAX_MEMORY_SIZE; DATA_UPLOAD_MAX_MEMORY_SIZE bounds the non-file fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "core.uploads.CappedUploadHandler",
+]
 
 # Security: production values unless DEBUG. Behind a TLS-terminating proxy set
 # SECURE_PROXY_SSL_HEADER_ENABLED=1; SECURE_SSL_REDIRECT can be switched off when the

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imports import views
+from imports.inventory_importers import InventoryImporter
 from imports.models import ImportBatch
 from imports.tasks import apply_import_task
 from inventory.models import InventoryRow, Movement
@@ -184,3 +185,26 @@ def test_stale_batch_shows_retry_and_retry_applies_it(
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.APPLIED
     assert Movement.objects.filter(reference_kind="import", reference_id=batch.pk).count() == 3
+
+
+def test_upload_far_over_the_limit_is_refused_with_the_size_sent(
+    login, manager, client_a, main_wh, parts, settings, monkeypatch
+):
+    # given a 4 KiB limit for inventory CSVs and for what an upload stores, and a request too big for memory
+    settings.UPLOAD_MAX_BYTES = 4096
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    monkeypatch.setattr(InventoryImporter, "max_bytes", 4096)
+    content = HEADER + "SHEET-A4,MAIN,,available,5\n" * 4000
+    http = login(manager)
+
+    # when it is uploaded
+    response = upload(http, content, client=client_a)
+
+    # then the preview names the size that was sent (not what was stored) and the limit; nothing is applied
+    batch = ImportBatch.objects.get()
+    assert response["Location"] == reverse("imports:preview", args=[batch.pk])
+    page = http.get(response["Location"]).content.decode()
+    assert f"The file is {len(content):,} bytes; the limit is 4,096 bytes. Split it into smaller files." in page
+    assert not batch.file
+    assert reverse("imports:apply", args=[batch.pk]) not in page
+    assert Movement.objects.count() == 0
