@@ -57,8 +57,8 @@ def reorder_levels(user):
     latest = PurchaseOrderLine.objects.filter(part=OuterRef("part")).order_by("-po__created_at", "-id")
     levels = (
         StockLevel.objects.for_warehouse(None)
-        .with_figures()
-        .filter(stock_balance__lt=0, part__is_active=True)
+        .shortage()  # read from the (warehouse, balance) index: only rows that can be short are computed
+        .filter(part__is_active=True)
         .annotate(
             last_supplier_id=Subquery(latest.values("po__supplier_id")[:1]),
             last_warehouse_id=Subquery(latest.values("po__warehouse_id")[:1]),
