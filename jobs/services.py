@@ -1,12 +1,13 @@
 """Writes that reserve: save a job (reserve), reserve now, cancel. After saving: `jobs.production`.
 
 Each service runs in one transaction, takes the job row lock (FOR NO KEY UPDATE) first and
-then every part it touches in ONE `lock_parts` call, and only then reads quantities. Stock
-moves only through `apply_stock_changes`, so every change is a ledger movement referencing
-the job. The hot path of many coordinators — saving a new job, cancelling one — writes the jobs
-tables with one statement each on PostgreSQL (`jobs.statements`), so that part locks are held
-for as few round trips as possible; a new job's plan may be read before the locks, because the
-ledger statement re-checks it under them.
+then every part it touches in ONE locking statement (`lock_parts`, or on the hot path its SQL,
+`part_locks_sql`, sent in the same round trip as the statement that needs the locks), and only
+then reads quantities. Stock moves only through `apply_stock_changes`, so every change is a
+ledger movement referencing the job. The hot path of many coordinators — saving a new job,
+cancelling one — writes the jobs tables with one statement each on PostgreSQL (`jobs.statements`),
+so that part locks are held for as few round trips as possible; a new job's plan may be read
+before the locks, because the ledger statement re-checks it under them.
 """
 
 from collections import defaultdict
