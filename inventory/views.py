@@ -113,7 +113,9 @@ _KIND_TAGS = {Part.Kind.GENERIC: "Generic", Part.Kind.IN_HOUSE: "In-house"}
 
 
 # What a list row reads: values, not model instances (50 rows of StockLevel + Part + Warehouse instances,
-# with the image fields' post_init work, cost more than the page's SQL).
+# with the image fields' post_init work, cost more than the page's SQL). The part's and warehouse's
+# fields first, in the order `_list_rows` unpacks them, then the figures.
+_ROW_FIGURES = (*FIGURE_COLUMNS, "in_stock", "on_hand", "on_order", "stock", "stock_balance")
 _ROW_FIELDS = (
     "part_id",
     "warehouse_id",
@@ -122,12 +124,7 @@ _ROW_FIELDS = (
     "part__kind",
     "part__thumbnail",
     "warehouse__code",
-    *FIGURE_COLUMNS,
-    "in_stock",
-    "on_hand",
-    "on_order",
-    "stock",
-    "stock_balance",
+    *_ROW_FIGURES,
 )
 
 
@@ -137,14 +134,16 @@ class ListRow(SimpleNamespace):
 
 def _list_rows(values) -> list[ListRow]:
     rows = []
-    for record in values:
-        row = ListRow(**dict(zip(_ROW_FIELDS, record, strict=True)))
-        row.part = SimpleNamespace(
-            id=row.part_id, sku=row.part__sku, description=row.part__description, kind=row.part__kind
+    for part_id, warehouse_id, sku, description, kind, thumbnail, code, *figures in values:
+        rows.append(
+            ListRow(
+                part_id=part_id,
+                warehouse_id=warehouse_id,
+                part=SimpleNamespace(id=part_id, sku=sku, description=description, kind=kind, thumbnail=thumbnail),
+                warehouse=SimpleNamespace(code=code) if warehouse_id is not None else None,
+                **dict(zip(_ROW_FIGURES, figures, strict=True)),
+            )
         )
-        row.thumbnail = row.part__thumbnail
-        row.warehouse = SimpleNamespace(code=row.warehouse__code) if row.warehouse_id is not None else None
-        rows.append(row)
     return rows
 
 
@@ -160,8 +159,8 @@ def _table_rows(rows: list[ListRow], figure_keys) -> str:
     html = []
     for row in rows:
         image = (
-            f'<img src="{escape(thumbnails.url(row.thumbnail))}" alt="" width="32" height="32" loading="lazy">'
-            if row.thumbnail
+            f'<img src="{escape(thumbnails.url(row.part.thumbnail))}" alt="" width="32" height="32" loading="lazy">'
+            if row.part.thumbnail
             else no_image
         )
         tag = _KIND_TAGS.get(row.part.kind)
