@@ -59,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.add_client",
         "core.change_client",
         "core.view_system",
+        "core.manage_apitoken",
         "inventory.change_part",
         "inventory.add_warehouse",
         "inventory.change_warehouse",

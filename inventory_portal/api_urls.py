@@ -1,10 +1,8 @@
 """Every app registers its API views on the one router here, under /api/v1/."""
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("inventory.api_urls")),
     path("", include("jobs.api_urls")),
     path("", include("channels.api_urls")),

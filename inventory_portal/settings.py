@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "axes",
     "core",
@@ -182,7 +181,7 @@ if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", False):
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -192,6 +191,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
+# API tokens (core.models.ApiToken) are issued on /tokens/ and /account/tokens/; the form proposes an expiry
+# this many days ahead (0: no expiry proposed). An expired token answers 401.
+API_TOKEN_DEFAULT_LIFETIME_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_LIFETIME_DAYS", "90"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Inventory Portal API",
     "DESCRIPTION": "Inventory, jobs and channel sync for integrations.",

@@ -1,17 +1,20 @@
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core import services as core_services
 from inventory.models import InventoryRow, Movement, StockType
 from tests.inventory.conftest import make_part, put
 
 
 @pytest.fixture
 def api():
+    keys = {}
+
     def _api(user):
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if user.pk not in keys:
+            keys[user.pk] = core_services.issue_api_token(user=user, name="tests", expires_at=None, issued_by=user).key
+        client.credentials(HTTP_AUTHORIZATION=f"Token {keys[user.pk]}")
         return client
 
     return _api
