@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from core.api import ClientScopedMixin, Conflict
 from core.scoping import scope_to_user
-from inventory import services
+from inventory import figures, services
 from inventory.errors import InsufficientStock, ManualEditRefused, StockError
 from inventory.filters import InventoryFilter, inventory_queryset
 from inventory.models import Location, Movement, Part, StockType, Warehouse
@@ -62,18 +62,15 @@ class InventorySerializer(serializers.Serializer):
     sku = serializers.CharField(source="part.sku")
     description = serializers.CharField(source="part.description")
     warehouse = serializers.SerializerMethodField()
-    in_stock = serializers.IntegerField()
-    available = serializers.IntegerField()
-    reserved = serializers.IntegerField()
-    on_order = serializers.IntegerField()
-    allocated = serializers.IntegerField()
-    planned = serializers.IntegerField()
-    ordered = serializers.IntegerField()
-    in_production = serializers.IntegerField()
-    obsolete = serializers.IntegerField()
-    on_hand = serializers.IntegerField()
-    stock = serializers.IntegerField()
-    stock_balance = serializers.IntegerField()
+
+    def get_fields(self):
+        """The part's fields, then every figure of the registry (inventory.figures), in its order."""
+        fields = super().get_fields()
+        for figure in figures.all_figures():
+            fields[figure.key] = serializers.IntegerField(
+                read_only=True, allow_null=figure.nullable, help_text=figure.help_text
+            )
+        return fields
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_warehouse(self, level):

@@ -2,31 +2,27 @@
 
 import csv
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 
+from inventory import figures
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-EXPORT_COLUMNS = [
+PART_COLUMNS = [
     ("SKU", lambda level: level.part.sku),
     ("Description", lambda level: level.part.description),
     ("Warehouse", lambda level: level.warehouse.code if level.warehouse_id else "All warehouses"),
-    ("In-Stock", lambda level: level.in_stock),
-    ("Available", lambda level: level.available),
-    ("Reserved", lambda level: level.reserved),
-    ("On-Order", lambda level: level.on_order),
-    ("Allocated", lambda level: level.allocated),
-    ("Planned", lambda level: level.planned),
-    ("Ordered", lambda level: level.ordered),
-    ("In-production", lambda level: level.in_production),
-    ("Obsolete", lambda level: level.obsolete),
-    ("On-hand", lambda level: level.on_hand),
-    ("Stock", lambda level: level.stock),
-    ("Stock Balance", lambda level: level.stock_balance),
 ]
+
+
+def export_columns() -> list[tuple[str, Callable]]:
+    """(title, getter) of every column: the part's, then every figure of the registry."""
+    return PART_COLUMNS + [(figure.label, attrgetter(figure.key)) for figure in figures.all_figures()]
 
 
 def neutralise(value):
@@ -37,9 +33,10 @@ def neutralise(value):
 
 
 def export_rows(queryset) -> Iterator[list]:
-    yield [title for title, _ in EXPORT_COLUMNS]
+    columns = export_columns()
+    yield [title for title, _ in columns]
     for level in queryset.iterator(chunk_size=2000):
-        yield [neutralise(getter(level)) for _, getter in EXPORT_COLUMNS]
+        yield [neutralise(getter(level)) for _, getter in columns]
 
 
 class _Echo:

@@ -7,46 +7,40 @@ from django.utils.functional import cached_property
 
 from core.models import Client
 from core.scoping import clients_for, scope_to_user
+from inventory import figures
 from inventory.models import FIGURE_COLUMNS, Part, StockLevel, Warehouse
 
-# Sort keys the URL may carry, and the columns they order by. Anything else is ignored.
-SORT_FIELDS = {
-    "sku": "part__sku",
-    "description": "part__description",
-    "warehouse": "warehouse__code",
-    "in_stock": "in_stock",
-    "available": "available",
-    "reserved": "reserved",
-    "on_order": "on_order",
-    "allocated": "allocated",
-    "planned": "planned",
-    "ordered": "ordered",
-    "in_production": "in_production",
-    "obsolete": "obsolete",
-    "on_hand": "on_hand",
-    "stock": "stock",
-    "stock_balance": "stock_balance",
-}
+# Sort keys the URL may carry besides the figures' (inventory.figures), and the columns they order by.
+PART_SORTS = {"sku": "part__sku", "description": "part__description", "warehouse": "warehouse__code"}
 DEFAULT_SORT = ("part__sku", "part_id")
-# Sort keys that are figures computed by `with_figures()` rather than stored columns.
-COMPUTED_SORTS = {"in_stock", "on_order", "on_hand", "stock", "stock_balance"}
+
+
+def sort_keys() -> list[str]:
+    """Every key `?sort=` takes (each also with a leading `-`); anything else is ignored."""
+    return [*PART_SORTS, *(figure.key for figure in figures.all_figures() if figure.sortable)]
 
 
 def sort_choices():
-    return [(key, key) for key in SORT_FIELDS] + [(f"-{key}", f"-{key}") for key in SORT_FIELDS]
+    keys = sort_keys()
+    return [(key, key) for key in keys] + [(f"-{key}", f"-{key}") for key in keys]
 
 
 def apply_sort(queryset, sort: str | None):
     key = (sort or "").lstrip("-")
-    if key not in SORT_FIELDS:
+    descending = bool(sort) and sort.startswith("-")
+    figure = figures.get(key)
+    if key in PART_SORTS:
+        column = PART_SORTS[key]
+    elif figure is not None and figure.sortable:
+        if figure.order_by is not None:
+            return figure.order_by(queryset, DEFAULT_SORT, descending)
+        if not figure.is_stored:
+            queryset = queryset.with_figures()
+        column = key
+    else:
         return queryset.order_by(*DEFAULT_SORT)
-    descending = sort.startswith("-")
-    if key == "stock_balance":
-        return queryset.order_by_stock_balance(*DEFAULT_SORT, descending=descending)
-    if key in COMPUTED_SORTS:
-        queryset = queryset.with_figures()
-    column = SORT_FIELDS[key]
-    ordering = F(column).desc() if descending else F(column).asc()
+    nulls_last = figure is not None and figure.nullable or None  # (None: PostgreSQL's default, index order)
+    ordering = F(column).desc(nulls_last=nulls_last) if descending else F(column).asc(nulls_last=nulls_last)
     return queryset.order_by(ordering, *DEFAULT_SORT)
 
 

@@ -6,6 +6,7 @@ from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce, Greatest
 
 from core.models import Client
+from inventory import figures
 
 
 class StockType(models.TextChoices):
@@ -218,30 +219,22 @@ class Movement(models.Model):
         super().save(*args, **kwargs)
 
 
-FIGURE_COLUMNS = ["available", "reserved", "obsolete", "allocated", "planned", "ordered", "in_production"]
-
-
-def _stock_expr(prefix: str = ""):
-    return F(f"{prefix}available") + F(f"{prefix}planned") + F(f"{prefix}ordered") + F(f"{prefix}in_production")
+# The typed quantities StockLevel stores (inventory.figures.STORED): what the ledger sums per part × warehouse.
+FIGURE_COLUMNS = list(figures.STORED)
 
 
 def _own_balance_expr():
     """A StockLevel's own Stock Balance (SPEC §2), from its own columns: stored as `StockLevel.balance`.
 
-    Stock − Allocated − threshold; for a generic part Planned − Allocated − threshold, to which its
-    alternates' balances are added at read time (they live in other rows). So `balance` is a generic
-    row's Stock Balance without a sum of non-negative terms: never above it.
+    For a generic part Planned − Allocated − threshold, to which its alternates' balances are added at
+    read time (they live in other rows). So `balance` is a generic row's Stock Balance without a sum of
+    non-negative terms: never above it.
     """
     return Case(
-        When(is_generic=True, then=F("planned") - F("allocated") - F("low_stock_threshold")),
-        default=_stock_expr() - F("allocated") - F("low_stock_threshold"),
+        When(is_generic=True, then=figures.generic_own_balance()),
+        default=figures.non_generic_balance(),
         output_field=models.BigIntegerField(),
     )
-
-
-def _alternate_balance_expr():
-    """An alternate's Stock Balance as its generic part counts it: Stock − Allocated − threshold (SPEC §2)."""
-    return _stock_expr() - F("allocated") - F("low_stock_threshold")
 
 
 _ANY_SCOPE = object()  # rows of several scopes may be mixed (e.g. one part at every warehouse and over all)
@@ -263,7 +256,7 @@ def _correlated_alternates_balance(scope: str):
             Subquery(
                 levels.annotate(_one=Value(1))
                 .values("_one")
-                .annotate(total=Cast(Sum(Greatest(_alternate_balance_expr(), Value(0))), models.BigIntegerField()))
+                .annotate(total=Cast(Sum(Greatest(figures.non_generic_balance(), Value(0))), models.BigIntegerField()))
                 .values("total")[:1],
                 output_field=models.BigIntegerField(),
             ),
@@ -312,31 +305,20 @@ class StockLevelQuerySet(models.QuerySet):
         return clone
 
     def with_figures(self):
-        """Every figure of SPEC §2, computed in the database. The one place the formulas live.
+        """Every figure of the registry (inventory.figures), computed in the database.
 
         Stock Balance is the stored `balance` column, plus, for a generic part, its alternates'
         balances: a correlated subquery evaluated only for the generic rows actually read (a
         page, one part; with a Stock Balance filter or rank, the candidates the (warehouse,
         balance) index gives — see `shortage` and `order_by_stock_balance`).
         """
-        if "stock_balance" in self.query.annotations:
+        computed = figures.computed()
+        if all(figure.key in self.query.annotations for figure in computed):
             return self
-        return self._annotate_figures(self._correlated_alternates_balance())
+        return self.annotate(**{figure.key: figure.expression(self) for figure in computed})
 
-    def _annotate_figures(self, generic_alternates):
-        return self.annotate(
-            in_stock=F("available") + F("reserved"),
-            on_hand=F("available") + F("reserved") + F("obsolete"),
-            on_order=F("ordered"),
-            stock=_stock_expr(),
-            stock_balance=Case(
-                When(is_generic=True, then=F("balance") + generic_alternates),
-                default=F("balance"),
-                output_field=models.BigIntegerField(),
-            ),
-        )
-
-    def _correlated_alternates_balance(self):
+    def alternates_balance(self):
+        """Σ max(0, alternate's Stock Balance) of a generic row's part, in this queryset's scope."""
         if self._scope is None:
             return _correlated_alternates_balance("total")
         return _correlated_alternates_balance("any" if self._scope is _ANY_SCOPE else "warehouse")

@@ -17,32 +17,16 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from core.scoping import get_scoped_or_404, user_sees_many_clients
-from inventory import services
+from inventory import figures, services
 from inventory.errors import StockError
 from inventory.exports import csv_response, export_rows, xlsx_response
-from inventory.filters import SORT_FIELDS, InventoryFilter, inventory_scope, warehouse_from_params, with_list_columns
+from inventory.figures import Figure
+from inventory.filters import InventoryFilter, inventory_scope, sort_keys, warehouse_from_params, with_list_columns
 from inventory.forms import OPERATION_FORMS, PartImageForm
-from inventory.models import FIGURE_COLUMNS, Movement, Part, StockLevel, StockType, Warehouse
+from inventory.models import Movement, Part, StockLevel, StockType, Warehouse
 from inventory.selectors import on_hand_history, part_location_figures, stock_chart_svg_data
 
 PAGE_SIZE = 50
-
-# Always shown: Image, SKU, Description, Warehouse, In-Stock, Available, Reserved, On-Order, Stock Balance.
-BASE_COLUMNS = [
-    ("in_stock", "In-Stock"),
-    ("available", "Available"),
-    ("reserved", "Reserved"),
-    ("on_order", "On-Order"),
-]
-OPTIONAL_COLUMNS = [
-    ("allocated", "Allocated"),
-    ("planned", "Planned"),
-    ("ordered", "Ordered"),
-    ("in_production", "In-production"),
-    ("obsolete", "Obsolete"),
-    ("on_hand", "On-hand"),
-    ("stock", "Stock"),
-]
 
 
 def _querystring(params, *, drop=()) -> str:
@@ -52,15 +36,16 @@ def _querystring(params, *, drop=()) -> str:
     return params.urlencode()
 
 
-def _columns(keys_labels, sort_links) -> list[dict]:
-    return [{"key": key, "label": label, **sort_links[key]} for key, label in keys_labels]
+def _list_figures(chosen) -> list[Figure]:
+    """The figures the list shows: those it always shows and the optional ones chosen, in the registry's order."""
+    return [figure for figure in figures.all_figures() if figure.list_column == "always" or figure.key in chosen]
 
 
 def _sort_links(params, current: str | None) -> dict[str, dict]:
     """For each sortable column: the URL that sorts by it (toggling direction) and the aria-sort state."""
     base = _querystring(params, drop=("sort", "page"))
     links = {}
-    for key in SORT_FIELDS:
+    for key in sort_keys():
         if current == key:
             target, state = f"-{key}", "ascending"
         elif current == f"-{key}":
@@ -115,8 +100,7 @@ _KIND_TAGS = {Part.Kind.GENERIC: "Generic", Part.Kind.IN_HOUSE: "In-house"}
 # What a list row reads: values, not model instances (50 rows of StockLevel + Part + Warehouse instances,
 # with the image fields' post_init work, cost more than the page's SQL). The part's and warehouse's
 # fields first, in the order `_list_rows` unpacks them, then the figures.
-_ROW_FIGURES = (*FIGURE_COLUMNS, "in_stock", "on_hand", "on_order", "stock", "stock_balance")
-_ROW_FIELDS = (
+_ROW_PART_FIELDS = (
     "part_id",
     "warehouse_id",
     "part__sku",
@@ -124,7 +108,6 @@ _ROW_FIELDS = (
     "part__kind",
     "part__thumbnail",
     "warehouse__code",
-    *_ROW_FIGURES,
 )
 
 
@@ -132,16 +115,16 @@ class ListRow(SimpleNamespace):
     """One row of the list: its figures as attributes, with `part` and `warehouse` as the few fields shown."""
 
 
-def _list_rows(values) -> list[ListRow]:
+def _list_rows(values, figure_keys) -> list[ListRow]:
     rows = []
-    for part_id, warehouse_id, sku, description, kind, thumbnail, code, *figures in values:
+    for part_id, warehouse_id, sku, description, kind, thumbnail, code, *values_ in values:
         rows.append(
             ListRow(
                 part_id=part_id,
                 warehouse_id=warehouse_id,
                 part=SimpleNamespace(id=part_id, sku=sku, description=description, kind=kind, thumbnail=thumbnail),
                 warehouse=SimpleNamespace(code=code) if warehouse_id is not None else None,
-                **dict(zip(_ROW_FIGURES, figures, strict=True)),
+                **dict(zip(figure_keys, values_, strict=True)),
             )
         )
     return rows
@@ -166,14 +149,16 @@ def _table_rows(rows: list[ListRow], figure_keys) -> str:
         tag = _KIND_TAGS.get(row.part.kind)
         tag_html = f' <span class="tag">{tag}</span>' if tag else ""
         warehouse = row.warehouse.code if row.warehouse is not None else "All"
-        figures = "".join(f'<td class="num">{escape(thousands(getattr(row, key)))}</td>' for key in figure_keys)
-        balance = row.stock_balance
-        badge = ' <span class="badge badge-shortage">Shortage</span>' if balance < 0 else ""
+        cells = []
+        for key in figure_keys:
+            value = getattr(row, key)
+            is_short = key == "stock_balance" and value < 0
+            badge = ' <span class="badge badge-shortage">Shortage</span>' if is_short else ""
+            cells.append(f'<td class="num">{"—" if value is None else escape(thousands(value))}{badge}</td>')
         html.append(
             f'<tr><td class="thumb">{image}</td>'
             f'<td><a href="{part_url}{row.part_id}/">{escape(row.part.sku)}</a>{tag_html}</td>'
-            f"<td>{escape(row.part.description)}</td><td>{escape(warehouse)}</td>{figures}"
-            f'<td class="num">{escape(thousands(balance))}{badge}</td></tr>'
+            f"<td>{escape(row.part.description)}</td><td>{escape(warehouse)}</td>{''.join(cells)}</tr>"
         )
     return mark_safe("\n".join(html))
 
@@ -205,18 +190,18 @@ def inventory_list(request):
     warehouse = next((w for w in warehouses if w.code == code), None) if code else None
     _warehouse, filterset, rows, matching = _filtered_inventory(request, warehouse=warehouse)
     show_client = user_sees_many_clients(request.user)
-    page = _InventoryPaginator(rows.values_list(*_ROW_FIELDS), PAGE_SIZE, matching=matching).get_page(
-        request.GET.get("page")
-    )
-    levels = _list_rows(page.object_list)
+    figure_keys = [figure.key for figure in figures.all_figures()]
+    page = _InventoryPaginator(
+        rows.values_list(*_ROW_PART_FIELDS, *figure_keys), PAGE_SIZE, matching=matching
+    ).get_page(request.GET.get("page"))
+    levels = _list_rows(page.object_list, figure_keys)
     chosen = set(request.GET.getlist("cols"))
-    optional = [(key, label, key in chosen) for key, label in OPTIONAL_COLUMNS]
+    shown = _list_figures(chosen)
     sort_links = _sort_links(request.GET, request.GET.get("sort"))
-    figure_columns = BASE_COLUMNS + [(key, label) for key, label, shown in optional if shown]
     context = {
         "page_obj": page,
         "levels": levels,
-        "rows_html": _table_rows(levels, [key for key, _label in figure_columns]),
+        "rows_html": _table_rows(levels, [figure.key for figure in shown]),
         "filter": filterset,
         "form_values": {
             name: filterset.form[name].value() for name in ("q", "kind", "client", "low_stock", "shortage")
@@ -225,9 +210,13 @@ def inventory_list(request):
         "client_choices": filterset.client_choices() if show_client else [],
         "warehouse": warehouse,
         "warehouses": [w for w in warehouses if w.is_active],
-        "optional_columns": optional,
-        "figure_columns": _columns(figure_columns, sort_links),
-        "balance_column": _columns([("stock_balance", "Stock Balance")], sort_links)[0],
+        "optional_columns": [
+            (figure.key, figure.label, figure.key in chosen)
+            for figure in figures.all_figures()
+            if figure.list_column == "optional"
+        ],
+        "figures": figures.all_figures(),
+        "figure_columns": [{"key": f.key, "label": f.label, "help": f.help_text, **sort_links[f.key]} for f in shown],
         "sort_links": sort_links,
         "querystring": _querystring(request.GET, drop=("page",)),
         "export_querystring": _querystring(request.GET, drop=("page", "cols", "format")),
@@ -258,6 +247,12 @@ def _part_context(request, part: Part, forms=None, image_form=None) -> dict:
         .order_by("warehouse__code", "id")
     )
     totals = next((level for level in levels if level.warehouse_id is None), None)
+    warehouse_levels = [level for level in levels if level.warehouse_id is not None]
+    shown = figures.all_figures()
+
+    def figure_row(level, label):
+        return {"label": label, "cells": [(figure, getattr(level, figure.key)) for figure in shown]}
+
     movement_type = request.GET.get("type", "")
     movements = Movement.objects.filter(part=part).select_related("location", "warehouse", "user")
     if movement_type in StockType.values:
@@ -272,7 +267,11 @@ def _part_context(request, part: Part, forms=None, image_form=None) -> dict:
     return {
         "part": part,
         "totals": totals,
-        "warehouse_levels": [level for level in levels if level.warehouse_id is not None],
+        "warehouse_levels": warehouse_levels,
+        "figures": shown,
+        "warehouse_rows": [figure_row(level, level.warehouse.code) for level in warehouse_levels],
+        "totals_row": figure_row(totals, "All warehouses") if totals else None,
+        "balance_note": _balance_note(part, totals, warehouse_levels),
         "location_figures": part_location_figures(part),
         "figure_types": list(StockType),
         "movement_page": movement_page,
@@ -287,6 +286,23 @@ def _part_context(request, part: Part, forms=None, image_form=None) -> dict:
         "can_change_part": request.user.has_perm("inventory.change_part"),
         "image_form": image_form or PartImageForm(),
     }
+
+
+def _balance_note(part: Part, totals, warehouse_levels) -> str:
+    """Why the All-warehouses Stock Balance is not the sum of the warehouses' (SPEC §2), when it is not."""
+    if totals is None or not warehouse_levels:
+        return ""
+    summed = sum(level.stock_balance for level in warehouse_levels)
+    if summed == totals.stock_balance:
+        return ""
+    thousands = _thousands()
+    reasons = [f"the low-stock threshold ({thousands(part.low_stock_threshold)}) counts once over all warehouses"]
+    if part.kind == Part.Kind.GENERIC:
+        reasons.append("each alternate's Stock Balance counts only above zero, in each scope")
+    return (
+        f"All warehouses: Stock Balance {thousands(totals.stock_balance)}, not the sum of the warehouses' "
+        f"({thousands(summed)}): {' and '.join(reasons)}."
+    )
 
 
 def _scoped_part(request, part_id: int) -> Part:

@@ -5,11 +5,9 @@ On SQLite Django rebuilds the table to change a default, which drops its trigger
 first and made again after (on PostgreSQL the column defaults change in place, the triggers stay).
 """
 
-import importlib
-
 from django.db import migrations, models
 
-copies = importlib.import_module("inventory.migrations.0007_stocklevel_balance")
+from inventory import db_triggers as copies
 
 
 def drop_triggers_on_sqlite(apps, schema_editor):
