@@ -401,7 +401,7 @@ def main():
         raw_rows = raw()
         assert len(raw_rows) == shown, (name, len(raw_rows), shown)
         html = content.decode()
-        page_skus = re.findall(r'<td><a href="/inventory/parts/\d+/">([^<]+)</a>', html)
+        page_skus = re.findall(r'<td class="sku"><a href="/inventory/parts/\d+/">([^<]+)</a>', html)
         assert [row[1] for row in raw_rows] == page_skus, (name, "raw SQL and page differ")
         page_balances = [
             int(b.replace(",", "")) for b in re.findall(r'<td class="num">(-?[\d,]+)(?: <span|</td>\s*</tr>)', html)

@@ -84,6 +84,8 @@ TEMPLATES = [
             ],
         },
     },
+    # Partials whose loops dominate a page (the inventory list's rows, <app>/jinja2/): autoescaped like the rest.
+    {"BACKEND": "django.template.backends.jinja2.Jinja2", "APP_DIRS": True, "OPTIONS": {"autoescape": True}},
 ]
 
 DATABASES = {

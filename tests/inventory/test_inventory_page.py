@@ -1,5 +1,7 @@
 import csv
 import io
+import re
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -332,3 +334,21 @@ def test_inventory_list_full_first_page_and_later_pages_are_counted(client_a, ma
         assert response.context["page_obj"].paginator.count == PAGE_SIZE + 1
         assert len(response.context["levels"]) == shown
         assert f"Page {2 if shown == 1 else 1} of 2" in response.content.decode()
+
+
+def test_inventory_list_escapes_sku_and_description(client_a, main_wh, manager, login):
+    # given a part whose SKU and description are script and attribute-breaking payloads
+    part = make_part(client_a, "<script>alert('sku')</script>", description='"><img src=x onerror=alert(1)>&amp;')
+
+    browser = login(manager)
+    html = browser.get(LIST).content.decode()
+    part_html = browser.get(reverse("inventory:part", args=[part.id])).content.decode()
+
+    # then: both are written as text, escaped, nowhere as markup
+    assert "<script>alert(" not in html
+    assert "<img src=x" not in html
+    sku, description = re.search(r'<td class="sku"><a href="[^"]+">([^<]+)</a></td><td>([^<]+)</td>', html).groups()
+    assert '"' not in sku + description and ">" not in sku + description
+    assert unescape(sku) == "<script>alert('sku')</script>"
+    assert unescape(description) == '"><img src=x onerror=alert(1)>&amp;'
+    assert "<script>alert(" not in part_html and "<img src=x" not in part_html
