@@ -34,6 +34,16 @@ def _start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+class SyncLogFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            # Said, not ignored: the To date is dropped and the log shows records from the From date on.
+            self.add_error("date_to", f"To ({date_to:%Y-%m-%d}) is before From ({date_from:%Y-%m-%d}).")
+        return cleaned
+
+
 class SyncRecordFilter(django_filters.FilterSet):
     """Normal/Archival plus client, channel, SKU, status and date range.
 
@@ -66,6 +76,7 @@ class SyncRecordFilter(django_filters.FilterSet):
     class Meta:
         model = SyncRecord
         fields = []
+        form = SyncLogFilterForm
 
     counts_queryset: QuerySet | None = None
 

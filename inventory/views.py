@@ -176,6 +176,8 @@ def inventory_list(request):
         Warehouse.objects.filter(Q(is_active=True) | Q(code=code)).only("id", "code", "name", "is_active")
     )
     warehouse = next((w for w in warehouses if w.code == code), None) if code else None
+    # Said, not ignored: the list then shows every warehouse, and says why.
+    warehouse_error = f"No warehouse with the code “{code}”: showing all warehouses." if code and not warehouse else ""
     _warehouse, filterset, rows, matching = _filtered_inventory(request, warehouse=warehouse)
     show_client = user_sees_many_clients(request.user)
     figure_keys = [figure.key for figure in figures.all_figures()]
@@ -197,6 +199,7 @@ def inventory_list(request):
         "kind_choices": Part.Kind.choices,
         "client_choices": filterset.client_choices() if show_client else [],
         "warehouse": warehouse,
+        "warehouse_error": warehouse_error,
         "warehouses": [w for w in warehouses if w.is_active],
         "optional_columns": [
             (figure.key, figure.label, figure.key in chosen)

@@ -347,8 +347,29 @@ def test_inventory_list_escapes_sku_and_description(client_a, main_wh, manager, 
     # then: both are written as text, escaped, nowhere as markup
     assert "<script>alert(" not in html
     assert "<img src=x" not in html
-    sku, description = re.search(r'<td class="sku"><a href="[^"]+">([^<]+)</a></td><td>([^<]+)</td>', html).groups()
+    cells = r'<td class="sku"><a href="[^"]+">([^<]+)</a></td><td class="description">([^<]+)</td>'
+    sku, description = re.search(cells, html).groups()
     assert '"' not in sku + description and ">" not in sku + description
     assert unescape(sku) == "<script>alert('sku')</script>"
     assert unescape(description) == '"><img src=x onerror=alert(1)>&amp;'
     assert "<script>alert(" not in part_html and "<img src=x" not in part_html
+
+
+def test_inventory_list_unknown_warehouse_says_so_and_shows_all(client_a, main_wh, manager, login):
+    part = make_part(client_a, "UNK-1")
+    put(part, main_wh, StockType.AVAILABLE, 4)
+
+    response = login(manager).get(LIST + "?warehouse=NOPE")
+
+    assert response.status_code == 200
+    assert "No warehouse with the code “NOPE”: showing all warehouses." in response.content.decode()
+    assert [(r.warehouse_id, r.available) for r in response.context["levels"]] == [(None, 4)]
+
+
+def test_inventory_list_known_warehouse_has_no_warning(client_a, main_wh, manager, login):
+    make_part(client_a, "UNK-2")
+
+    response = login(manager).get(LIST + "?warehouse=MAIN")
+
+    assert response.context["warehouse_error"] == ""
+    assert "No warehouse with the code" not in response.content.decode()
