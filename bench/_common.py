@@ -157,3 +157,41 @@ class Stopwatch:
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self._started
         return False
+
+
+RESULTS_DIR = REPO_ROOT / "var" / "bench"
+
+
+def save_results(script: str, size: int, results: dict) -> Path:
+    """Keep a run's figures (var/bench/<script>-<size>.json) so a run at another size can print the growth."""
+    import json
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{script}-{size}.json"
+    path.write_text(json.dumps({"size": size, "load": os.getloadavg()[0], "results": results}, indent=1))
+    return path
+
+
+def print_growth(script: str, base_size: int, size: int, results: dict[str, dict[str, float]], *, out=None) -> None:
+    """How each figure grew from the run at `base_size` (read from var/bench) to this one at `size`."""
+    import json
+
+    out = out or sys.stdout
+    path = RESULTS_DIR / f"{script}-{base_size}.json"
+    if size == base_size:
+        return
+    if not path.exists():
+        out.write(f"\n(no run at {base_size:,} in {path}: run it first to see the growth from {base_size:,})\n")
+        return
+    base = json.loads(path.read_text())
+    rows = []
+    for name, figures in results.items():
+        for figure, value in figures.items():
+            before = base["results"].get(name, {}).get(figure)
+            if isinstance(value, int | float) and isinstance(before, int | float) and before:
+                rows.append([name, figure, before, value, f"{value / before:.2f}×"])
+    out.write(
+        f"\nGrowth from {base_size:,} to {size:,} ({size / base_size:.0f}×; that run at load {base['load']:.1f}, "
+        f"this one at {os.getloadavg()[0]:.1f}):\n"
+    )
+    print_table(["scenario", "figure", f"at {base_size:,}", f"at {size:,}", "growth"], rows, out=out)

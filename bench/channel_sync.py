@@ -8,7 +8,11 @@ Measures, on its own PostgreSQL database (portal_bench_channels, dropped and rec
 - push: records/s through the marketplace sandbox (a separate process) for Shopify (synchronous)
   and Amazon (feeds, then poll until settled); target ≥ 2,000 records/s.
 
-Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/channel_sync.py [--mappings N]
+`--parts N` sets the catalogue (each part is mapped on both channels: 2N mappings; default 50,000, i.e.
+SPEC §9's 100,000 mappings). `--quantities-only` measures only the compute (the 10× run of `make bench`:
+500,000 mappings, target ≤ 10 s) and prints how it grew from the last default-size run (var/bench).
+
+Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/channel_sync.py [--parts N]
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(BASE_DIR / "bench"))
+DEFAULT_PARTS = 50_000
+TARGET_COMPUTE_10X_SECONDS = 10.0
 BENCH_DB = "portal_bench_channels"
 
 RAW_QUANTITIES = """
@@ -192,11 +199,14 @@ def seed(mappings: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mappings", type=int, default=100_000)
+    parser.add_argument("--parts", type=int, default=DEFAULT_PARTS, help="parts, each mapped on both channels")
+    parser.add_argument("--quantities-only", action="store_true", help="measure only the quantities' compute")
     parser.add_argument(
         "--workers", type=int, default=2, help="Concurrent push workers per channel (they share it via SKIP LOCKED)."
     )
     args = parser.parse_args()
+    args.mappings = 2 * args.parts
+    from _common import print_growth, save_results
 
     url = bench_database_url()
     recreate_database(url)
@@ -240,6 +250,23 @@ def main() -> None:
     if computed != raw:
         differing = sum(1 for key in raw if computed.get(key) != raw[key])
         raise SystemExit(f"ORM and raw quantities differ for {differing} mappings")
+    results = {
+        "compute quantities": {
+            "seconds": compute_seconds,
+            "raw seconds": raw_compute_seconds,
+            "ratio": compute_seconds / raw_compute_seconds,
+        }
+    }
+    save_results("channel_sync", args.parts, results)
+    if args.quantities_only:
+        met = compute_seconds <= TARGET_COMPUTE_10X_SECONDS
+        print(
+            f"compute quantities of {args.mappings:,} mappings (ORM, one query): {compute_seconds:.2f} s, raw SQL "
+            f"{raw_compute_seconds:.2f} s ({compute_seconds / raw_compute_seconds:.2f}×); target ≤ "
+            f"{TARGET_COMPUTE_10X_SECONDS:.0f} s {'OK' if met else 'MISSED'}; load {os.getloadavg()[0]:.1f}"
+        )
+        print_growth("channel_sync", DEFAULT_PARTS, args.parts, results)
+        return 0 if met else 1
 
     def raw_plan():
         with connection.cursor() as cursor:
