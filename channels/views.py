@@ -51,6 +51,12 @@ def _with(querystring: str, **changes) -> str:
     return params.urlencode()
 
 
+class _CountedPaginator(Paginator):
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.count = count  # Paginator.count is a cached_property: set on the instance, never queried
+
+
 def _sync_log_context(request, params, *, notice: str = "") -> dict:
     filterset = sync_log_filter(request.user, params, request=request)
     filterset.is_valid()
@@ -59,7 +65,11 @@ def _sync_log_context(request, params, *, notice: str = "") -> dict:
     view = filterset.view_name
     status = filterset.status_value
     querystring = _filters_querystring(params)
-    page = Paginator(records, PAGE_SIZE).get_page(params.get("page"))
+    # The page's total is the sum of the counts per status already read (not a second COUNT over the log).
+    shown = [value for value in SyncRecord.Status.values if _view_of(value) == view and status in ("", value)]
+    page = _CountedPaginator(records, PAGE_SIZE, count=sum(counts[value] for value in shown)).get_page(
+        params.get("page")
+    )
     matching_errors = counts[SyncRecord.Status.ERROR] if status in ("", SyncRecord.Status.ERROR) else 0
     base = _with(querystring, view=None, status=None, page=None)
     status_links = [

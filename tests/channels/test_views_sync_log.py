@@ -127,12 +127,12 @@ def test_sync_log_paginates_by_50_with_a_constant_number_of_queries(
     http = login(admin)
     http.get(URL)  # warm the session
 
-    with django_assert_num_queries(11) as few:
+    with django_assert_num_queries(10) as few:
         http.get(URL, {"view": "archival"})
     for _ in range(60):
         make_record(world.channel_a, status=Status.ERROR)
         make_record(world.channel_b, status=Status.SUCCESS)
-    with django_assert_num_queries(11) as many:
+    with django_assert_num_queries(10) as many:
         response = http.get(URL, {"view": "archival"})
 
     assert len(few.captured_queries) == len(many.captured_queries)
@@ -190,3 +190,20 @@ def test_sync_log_inverted_date_range_says_so(login, manager, world, settings):
     assert "To (2026-03-02) is before From (2026-03-05)." in response.content.decode()
     assert after.pk in shown_ids(response)
     assert before.pk not in shown_ids(response)
+
+
+def test_sync_log_total_follows_the_view_and_status_from_the_status_counts(login, manager, world):
+    http = login(manager)
+
+    archival = http.get(URL, {"view": "archival"})
+    errors = http.get(URL, {"view": "archival", "status": "error"})
+    normal = http.get(URL)
+
+    # then: each page's total is what it lists, summed from the counts per status
+    for response in (archival, errors, normal):
+        records = response.context["filter"].qs
+        assert response.context["page_obj"].paginator.count == records.count()
+    counts = archival.context["counts"]
+    assert archival.context["page_obj"].paginator.count == counts["success"] + counts["error"]
+    assert errors.context["page_obj"].paginator.count == counts["error"]
+    assert normal.context["page_obj"].paginator.count == counts["in_process"] + counts["submitted"]
