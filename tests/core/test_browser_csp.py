@@ -136,12 +136,15 @@ def page_key(path: str, query: str):
     try:
         match = resolve(path)
     except Resolver404:
-        return None
+        return "not-found", frozenset([path])
     return match.view_name, frozenset(name for name, _ in parse_qsl(query))
 
 
-def crawl(page, base_url: str, seeds: list[str]) -> set[str]:
-    """Visit the seeds and every same-origin page they lead to; returns the view names visited."""
+def crawl(page, base_url: str, seeds: list[str], errors: set[str] | None = None) -> set[str]:
+    """Visit the seeds and every same-origin page they lead to; returns the view names of the pages shown.
+
+    The views that answered 4xx (an error page, whose links are not followed) go into `errors`.
+    """
     queue = deque(seeds)
     seen = set()
     visited_views = set()
@@ -151,13 +154,17 @@ def crawl(page, base_url: str, seeds: list[str]) -> set[str]:
         if f"{parts.scheme}://{parts.netloc}" != base_url:
             continue
         key = page_key(parts.path, parts.query)
-        if key is None or key in seen or key[0] in NOT_FOLLOWED:
+        if key in seen or key[0] in NOT_FOLLOWED:
             continue
         seen.add(key)
         response = page.goto(f"{base_url}{parts.path}{'?' + parts.query if parts.query else ''}")
         page.wait_for_load_state("networkidle")
         assert response is not None and response.status < 500, f"{url}: {response and response.status}"
-        if response.status >= 400 or "text/html" not in (response.headers.get("content-type") or ""):
+        if response.status >= 400:
+            if errors is not None:
+                errors.add(key[0])
+            continue
+        if "text/html" not in (response.headers.get("content-type") or ""):
             continue
         visited_views.add(key[0])
         hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
@@ -191,10 +198,15 @@ def test_csp_coordinator_pages_and_job_form(watched, live_server, browser_login,
     page, watch = watched
     browser_login(page, live_server, coordinator)
 
-    views = crawl(page, live_server.url, COMMON_SEEDS + [f"/jobs/{world['job'].pk}/edit/"])
+    # the error pages too: /system/ is 403 for a coordinator, the other 404
+    errors = set()
+    views = crawl(
+        page, live_server.url, COMMON_SEEDS + [f"/jobs/{world['job'].pk}/edit/", "/system/", "/no-such/"], errors
+    )
     exercise_job_form(page, live_server.url)
 
     assert views >= COMMON_VIEWS | {"jobs:new", "jobs:board", "jobs:detail", "jobs:edit", "inventory:part"}
+    assert {"system", "not-found"} <= errors
     assert_no_violations(watch)
 
 
