@@ -235,6 +235,11 @@ def test_csp_manager_pages_sync_log_and_imports(watched, live_server, browser_lo
         COMMON_SEEDS + ["/channels/sync/?view=archival", "/imports/batches/", f"/imports/{world['batch'].pk}/"],
     )
 
+    page.goto(f"{live_server.url}/inventory/")
+    page.get_by_label("Warehouse").select_option(label="MAIN — Warehouse MAIN")
+    page.wait_for_url(re.compile(r"/inventory/\?.*warehouse=MAIN"))
+    page.wait_for_load_state("networkidle")
+
     assert views >= COMMON_VIEWS | {
         "channels:sync",
         "channels:mappings",
@@ -255,6 +260,11 @@ def test_csp_admin_pages(watched, live_server, browser_login, admin_user, world)
     views = crawl(page, live_server.url, COMMON_SEEDS + ["/tokens/", "/system/"])
     page.goto(f"{live_server.url}/system/")
     page.wait_for_timeout(5500)  # one htmx poll of the sync runs
+    page.goto(f"{live_server.url}/channels/sync/")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Force push all 1 error matching these filters").click()
+    page.get_by_text("1 record queued").wait_for()
+    page.wait_for_load_state("networkidle")
 
     assert views >= COMMON_VIEWS | {"api-tokens", "system", "allocadence:runs", "channels:sync"}
     assert_no_violations(watch)
