@@ -4,7 +4,8 @@ Each role logs in and crawls what its pages link to (same origin, GET, once per 
 parameters), from its home page and a few seeds (account, API tokens, API docs, the browsable API, the
 admin). The job form, the board, the sync log and Swagger UI are also driven, because htmx and Swagger
 build parts of those pages after load. Violations are caught three ways: `securitypolicyviolation`
-events, Chromium's "Refused to …" console messages, and uncaught script errors.
+events, Chromium's "Refused to …" console messages, and uncaught script errors. Every 403/404 page met on
+the way must be inside the layout (navigation and user menu).
 """
 
 import datetime
@@ -163,6 +164,10 @@ def crawl(page, base_url: str, seeds: list[str], errors: set[str] | None = None)
         if response.status >= 400:
             if errors is not None:
                 errors.add(key[0])
+            if "text/html" in (response.headers.get("content-type") or ""):
+                # an error page is a page of the portal: the layout with the navigation and the user menu
+                assert page.get_by_role("navigation", name="Main").count() == 1, f"{url}: error page outside layout"
+                assert page.get_by_role("button", name="Log out").count() == 1, f"{url}: error page without menu"
             continue
         if "text/html" not in (response.headers.get("content-type") or ""):
             continue
