@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template import engines
 from django.urls import reverse
@@ -221,7 +221,11 @@ def inventory_list(request):
 @permission_required("inventory.export_inventory", raise_exception=True)
 @require_GET
 def inventory_export(request):
-    _warehouse, _filterset, rows, _matching = _filtered_inventory(request)
+    code = (request.GET.get("warehouse") or "").strip()
+    warehouse, _filterset, rows, _matching = _filtered_inventory(request)
+    if code and warehouse is None:
+        # A file of every warehouse under a name that asked for one would mislead: refuse, and say why.
+        return HttpResponseBadRequest(f"No warehouse with the code “{code}”.", content_type="text/plain; charset=utf-8")
     export_format = request.GET.get("format", "csv")
     if export_format == "xlsx":
         return xlsx_response(export_rows(rows))

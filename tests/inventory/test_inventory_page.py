@@ -374,3 +374,12 @@ def test_inventory_list_known_warehouse_has_no_warning(client_a, main_wh, manage
 
     assert response.context["warehouse_error"] == ""
     assert "No warehouse with the code" not in response.content.decode()
+
+
+def test_inventory_export_unknown_warehouse_is_refused_with_a_message(client_a, main_wh, manager, login):
+    make_part(client_a, "UNK-EXP")
+
+    response = login(manager).get(reverse("inventory:export") + "?warehouse=NOPE&format=csv")
+
+    assert response.status_code == 400
+    assert response.content.decode() == "No warehouse with the code “NOPE”."
