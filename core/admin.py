@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
-from core.models import Client, Membership, Preferences, SyncRun, WorkerHeartbeat
+from core.models import ApiToken, Client, Membership, Preferences, SyncRun, WorkerHeartbeat
 
 
 class MembershipInline(admin.TabularInline):
@@ -39,6 +39,22 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["queue", "hostname", "seen_at"]
     list_filter = ["queue"]
     search_fields = ["queue", "hostname"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-only: tokens are issued on /tokens/ (the only place the key can be shown) and revoked there."""
+
+    list_display = ["user", "name", "key_prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__username", "name", "key_prefix"]
+    readonly_fields = [f.name for f in ApiToken._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class UserMembershipInline(admin.TabularInline):

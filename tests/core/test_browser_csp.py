@@ -282,7 +282,14 @@ def test_csp_superuser_pages_and_django_admin(watched, live_server, browser_logi
     views = crawl(page, live_server.url, COMMON_SEEDS + ["/tokens/", "/admin/"])
 
     admin_views = {name for name in views if name.startswith("admin:")}
-    assert {"admin:index", "admin:auth_user_changelist", "admin:auth_user_change", "admin:core_client_add"} <= views
+    assert {
+        "admin:index",
+        "admin:auth_user_changelist",
+        "admin:auth_user_change",
+        "admin:core_client_add",
+        "admin:core_apitoken_changelist",
+        "admin:core_apitoken_change",
+    } <= views
     assert len(admin_views) >= 20
     assert_no_violations(watch)
 

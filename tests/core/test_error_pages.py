@@ -7,26 +7,28 @@ from django.test import Client, RequestFactory
 from core import errors
 
 
+def assert_error_page_in_layout(response, *, status: int, heading: str, username: str) -> str:
+    """The error page has the navigation, the user's menu and the heading; returns the body for more checks."""
+    body = response.content.decode()
+    assert response.status_code == status
+    assert '<nav class="mainnav" aria-label="Main">' in body
+    assert 'href="/jobs/"' in body
+    assert f'<span class="username">{username}</span>' in body
+    assert f'<h1 id="error-heading">{heading}</h1>' in body
+    return body
+
+
 def test_404_renders_inside_the_layout_with_navigation_and_user_menu(login, coordinator):
     response = login(coordinator).get("/inventory/parts/999999/")
 
-    body = response.content.decode()
-    assert response.status_code == 404
-    assert '<nav class="mainnav" aria-label="Main">' in body
-    assert 'href="/jobs/"' in body
-    assert '<span class="username">coord</span>' in body
-    assert '<h1 id="error-heading">Page not found</h1>' in body
+    body = assert_error_page_in_layout(response, status=404, heading="Page not found", username="coord")
     assert "<code>/inventory/parts/999999/</code>" in body
 
 
 def test_403_renders_inside_the_layout_naming_the_user(login, coordinator):
     response = login(coordinator).get("/system/")
 
-    body = response.content.decode()
-    assert response.status_code == 403
-    assert '<nav class="mainnav" aria-label="Main">' in body
-    assert '<span class="username">coord</span>' in body
-    assert '<h1 id="error-heading">Not allowed</h1>' in body
+    body = assert_error_page_in_layout(response, status=403, heading="Not allowed", username="coord")
     assert "You are signed in as <strong>coord</strong>" in body
 
 
