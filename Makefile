@@ -12,7 +12,7 @@ TEST_DATABASE_URL = $${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/inventor
 TEST_BROKER_URL = $${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
 TEST_ENV = DATABASE_URL="$(TEST_DATABASE_URL)" CELERY_BROKER_URL="$(TEST_BROKER_URL)"
 
-.PHONY: install run test pytest lint fmt bench clean
+.PHONY: install run test pytest pytest-sqlite lint fmt bench clean
 
 install: $(STAMP)
 
@@ -31,12 +31,22 @@ run: install
 	$(PY) manage.py seed_demo
 	exec $(PY) bin/run
 
+# Two legs: the whole suite on PostgreSQL + Redis, then everything but the browser and worker tests on
+# SQLite with the filesystem broker (the `make run` default), where `postgresql` tests skip with the reason.
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(TEST_ENV) $(PY) bin/ensure_database
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory pytest-sqlite
+
+SQLITE_VAR = $(CURDIR)/var/test-sqlite
+
+pytest-sqlite: install
+	rm -rf "$(SQLITE_VAR)" && mkdir -p "$(SQLITE_VAR)"
+	env -u DATABASE_URL -u CELERY_BROKER_URL PORTAL_VAR_DIR="$(SQLITE_VAR)" \
+		$(PY) -m pytest -p no:cacheprovider -m "not browser and not worker" $(PYTEST_ARGS)
 
 pytest: install
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)

@@ -49,6 +49,19 @@ def pytest_configure(config):
     os.environ.setdefault("AXES_ENABLED", "0")
 
 
+def pytest_collection_modifyitems(config, items):
+    """On SQLite (the `make run` default, the second leg of `make test`) `postgresql` tests skip, with the reason."""
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason=f"needs PostgreSQL; this run is on {engine.rsplit('.', 1)[-1]}")
+    for item in items:
+        if item.get_closest_marker("postgresql"):
+            item.add_marker(skip)
+
+
 def is_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 

@@ -191,6 +191,7 @@ def test_pull_stock_with_bad_credentials_changes_nothing(sandbox, alc1, alc2, pa
     assert stock_state() == before
 
 
+@pytest.mark.postgresql
 def test_pull_stock_while_another_pull_holds_the_lock_is_skipped(sandbox, alc1, part_a):
     db = django_settings.DATABASES["default"]
     from django.db import connection

@@ -40,6 +40,7 @@ def test_channel_admin_keeps_credentials_when_replacement_left_empty(login, supe
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgresql
 def test_periodic_tasks_skip_while_another_run_holds_the_lock(client_a):
     held, release = threading.Event(), threading.Event()
 

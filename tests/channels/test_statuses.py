@@ -107,6 +107,7 @@ def test_write_push_results_two_workers_racing_one_outcome_wins(client_a, make_w
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgresql
 def test_push_pending_two_workers_claim_each_record_once(
     client_a, make_warehouse, make_part, make_channel, make_mapping
 ):

@@ -5,6 +5,7 @@ import hashlib
 import importlib
 import re
 
+import pytest
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -198,6 +199,7 @@ def test_api_tokens_page_needs_the_admin_role(login, coordinator, manager):
     assert login(manager).get("/tokens/").status_code == 403
 
 
+@pytest.mark.postgresql
 def test_adopt_drf_tokens_keeps_existing_keys_working(coordinator):
     # given a rest_framework.authtoken table as the app left it, with one key
     key = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"

@@ -290,6 +290,7 @@ def test_apply_import_recomputes_deltas_from_quantities_at_apply_time(preview, s
     assert Movement.objects.get(reference_kind="import", reference_id=batch.pk).delta == 2
 
 
+@pytest.mark.postgresql
 def test_apply_import_reclaims_a_stale_applying_batch(preview, stocked, parts, manager):
     batch = preview(HEADER + "SHEET-A4,MAIN,,available,12,\n")
     ImportBatch.objects.filter(pk=batch.pk).update(
@@ -302,6 +303,7 @@ def test_apply_import_reclaims_a_stale_applying_batch(preview, stocked, parts, m
     assert quantity(parts["SHEET-A4"], default_location(stocked)) == 12
 
 
+@pytest.mark.postgresql
 def test_apply_import_leaves_a_batch_whose_apply_lock_is_held_elsewhere(preview, stocked, parts, manager):
     """A stale-looking batch still being applied by another process (holding its lock) is not applied again."""
     batch = preview(HEADER + "SHEET-A4,MAIN,,available,12,\n")

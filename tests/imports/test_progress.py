@@ -13,6 +13,7 @@ from tests.imports.conftest import csv_upload
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgresql
 def test_apply_import_progress_is_visible_mid_transaction(client_a, monkeypatch):
     user = make_user("root-progress", superuser=True)
     warehouse = create_warehouse(code="MAIN", name="Main")

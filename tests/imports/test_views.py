@@ -169,6 +169,7 @@ def test_batch_list_shows_own_batches_with_status(login, manager, preview, main_
     assert "counts.csv" in page and "Previewed" in page
 
 
+@pytest.mark.postgresql
 def test_stale_batch_shows_retry_and_retry_applies_it(
     login, manager, preview, main_wh, parts, eager_celery, django_capture_on_commit_callbacks
 ):

@@ -18,7 +18,6 @@ pytestmark = pytest.mark.django_db
 AVAILABLE, ORDERED = StockType.AVAILABLE.value, StockType.ORDERED.value
 # Tuple versions (xmin) and SET CONSTRAINTS are PostgreSQL's; `make run` on SQLite takes the `_apply_python` path,
 # which the last test holds to the PostgreSQL statement's results.
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL tuple versions")
 REFERENCE = Reference(kind=Movement.ReferenceKind.SYNC_RUN, id=7, label="Allocadence pull #7")
 
 
@@ -99,7 +98,7 @@ def test_apply_stock_targets_scope_sets_untargeted_rows_to_zero(client_a, alloc_
     assert check_ledger().is_ok
 
 
-@postgresql_only
+@pytest.mark.postgresql
 def test_apply_stock_targets_unchanged_targets_write_nothing(client_a, alloc_wh):
     part = make_part(client_a, "SKU-1")
     here = default_location(alloc_wh)
@@ -121,7 +120,7 @@ def test_apply_stock_targets_unchanged_targets_write_nothing(client_a, alloc_wh)
     assert level_versions(part) == versions
 
 
-@postgresql_only
+@pytest.mark.postgresql
 def test_apply_stock_targets_move_within_a_warehouse_leaves_its_levels_unwritten(client_a, main_wh, bin_a1):
     part = make_part(client_a, "SKU-1")
     root = default_location(main_wh)
@@ -159,7 +158,7 @@ def test_apply_stock_targets_target_outside_scope_changes_nothing(client_a, allo
     assert rows(part) == {(default_location(alloc_wh).id, AVAILABLE): 10}
 
 
-@postgresql_only
+@pytest.mark.postgresql
 def test_apply_stock_targets_failing_statement_rolls_back_every_write(client_a, alloc_wh):
     part = make_part(client_a, "SKU-1")
     here = default_location(alloc_wh)

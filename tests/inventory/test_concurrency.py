@@ -4,7 +4,7 @@ import random
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from inventory.errors import InsufficientStock
 from inventory.models import InventoryRow, Location, Movement, StockLevel
@@ -12,14 +12,14 @@ from inventory.selectors import check_ledger
 from inventory.services import adjust_stock, create_stock, default_location, move_stock
 from tests.inventory.conftest import make_part
 
+pytestmark = pytest.mark.postgresql  # real connections racing for row locks
+
 THREADS = 8
 OPERATIONS_PER_THREAD = 40
 
 
 @pytest.mark.django_db(transaction=True)
 def test_adjust_and_move_stock_concurrently_keep_ledger_and_never_go_negative(client_a, main_wh, east_wh):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
     # given 3 parts with 30 units at each of 3 locations
     locations = [
         default_location(main_wh),

@@ -87,6 +87,7 @@ def test_with_figures_generic_part_adds_positive_alternate_balances(stock_setup,
     assert at_main.stock_balance == 21
 
 
+@pytest.mark.postgresql
 def test_apply_stock_changes_is_one_statement_when_the_caller_holds_the_locks(stock_setup):
     main, east, part = stock_setup
     apply_stock_changes(changes=[change(part, main, StockType.AVAILABLE, 10)], reason="count")
@@ -113,6 +114,7 @@ def test_apply_stock_changes_is_one_statement_when_the_caller_holds_the_locks(st
     assert (levels[east.id].ordered, levels[None].available, levels[None].on_order) == (6, 6, 6)
 
 
+@pytest.mark.postgresql
 def test_apply_stock_changes_refuses_parts_the_caller_did_not_lock(stock_setup, client_a):
     main, _east, part = stock_setup
     other = Part.objects.create(client=client_a, sku="OTHER")

@@ -76,6 +76,7 @@ def test_part_queryset_update_updates_its_stocklevels(stocked, main_wh, east_wh)
     assert levels_of(stocked) == {None: (0, True, 3), main_wh.id: (0, True, 0), east_wh.id: (0, True, 3)}
 
 
+@pytest.mark.postgresql
 def test_part_save_without_a_change_leaves_stocklevels_alone(stocked):
     def row_versions():
         with connection.cursor() as cursor:
@@ -130,6 +131,7 @@ def test_parts_csv_import_updates_stocklevels(stocked, main_wh, east_wh, client_
     assert levels_of(stocked) == {None: (2, False, 11), main_wh.id: (2, False, 8), east_wh.id: (2, False, 1)}
 
 
+@pytest.mark.postgresql
 def test_check_ledger_reports_stocklevel_copies_that_differ(stocked, main_wh, capsys):
     # given a StockLevel changed behind the triggers' back
     with connection.cursor() as cursor:

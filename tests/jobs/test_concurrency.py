@@ -4,7 +4,7 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connections
 
 from inventory.errors import InsufficientStock
 from inventory.models import Location, StockLevel
@@ -12,6 +12,8 @@ from jobs.models import Job, JobEvent, JobLine, JobLineReservation
 from jobs.services import LineSpec, cancel_job, save_job
 
 from .conftest import assert_ledger_balanced, make_part, make_warehouse, put_stock
+
+pytestmark = pytest.mark.postgresql  # real connections racing for row locks
 
 THREADS = 16
 
@@ -39,7 +41,6 @@ def _race(worker, count=THREADS):
 
 @pytest.mark.django_db(transaction=True)
 def test_save_job_concurrent_last_units_never_oversell_nor_deadlock(client_a, coordinator):
-    assert connection.vendor == "postgresql"
     # given four parts with 5 units each in two warehouses' worth of locations
     warehouse = make_warehouse("RACE", extra_locations=["L1", "L2"])
     parts = [make_part(client_a, f"RACE-{i}") for i in range(4)]

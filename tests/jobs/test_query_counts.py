@@ -44,6 +44,7 @@ def _statements(context) -> list[str]:
     return verbs
 
 
+@pytest.mark.postgresql
 def test_save_job_two_lines_sends_three_statements_one_under_the_part_locks(client_a, coordinator, local_wh, two_parts):
     # given a warm process (one job saved before: the ledger statement is prepared on this connection)
     lines = [LineSpec(part, local_wh, 2) for part in two_parts]
@@ -77,6 +78,7 @@ def test_save_job_two_lines_sends_three_statements_one_under_the_part_locks(clie
     assert_ledger_balanced()
 
 
+@pytest.mark.postgresql
 def test_cancel_job_two_lines_sends_three_statements(client_a, coordinator, local_wh, two_parts):
     lines = [LineSpec(part, local_wh, 3) for part in two_parts]
     cancel_job(job=save_job(client=client_a, user=coordinator, title="warm", lines=lines), user=coordinator)

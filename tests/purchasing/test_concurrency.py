@@ -14,6 +14,8 @@ from purchasing.services import Receipt, order_purchase_order, receive_purchase_
 
 from .conftest import draft, fig, figures
 
+pytestmark = pytest.mark.postgresql  # real connections racing for row locks
+
 THREADS = 8
 
 
