@@ -15,7 +15,16 @@ from channels.mapping_services import MappingConflict, create_mapping, deactivat
 from channels.mapping_services import set_open_orders as set_open_orders_service
 from channels.models import Channel, OpenOrder, SkuMapping, SyncRecord
 from channels.services import force_push
-from core.api import ClientScopedMixin, Conflict
+from core.api import (
+    ID_PATTERN,
+    STRICT_FIELD_MAPPING,
+    ClientScopedMixin,
+    Conflict,
+    StrictBooleanField,
+    StrictCharField,
+    is_unhandled_method,
+)
+from core.api_filters import check_query_params
 from core.scoping import scope_to_user
 from inventory.models import Part
 
@@ -26,6 +35,8 @@ class ModelPermissions(BasePermission):
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
+        if is_unhandled_method(request, view):
+            return True
         if request.method in SAFE_METHODS:
             return request.user.has_perms(getattr(view, "read_permissions", ()))
         perms = view.write_permissions.get(getattr(view, "action", None) or request.method.lower(), ())
@@ -67,9 +78,9 @@ class SyncRecordSerializer(serializers.ModelSerializer):
 
 class ForcePushSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=10_000, help_text="Record ids."
+        child=serializers.IntegerField(min_value=1), required=False, max_length=500, help_text="Record ids."
     )
-    all_matching = serializers.BooleanField(
+    all_matching = StrictBooleanField(
         default=False, help_text="Every Error record matching the filters given alongside (client, channel, sku, …)."
     )
     client = serializers.CharField(required=False, allow_blank=True, help_text="Client code.")
@@ -89,6 +100,7 @@ class SyncRecordViewSet(viewsets.ReadOnlyModelViewSet):
     """The sync log: `view=normal` (In Process, Submitted; the default) or `view=archival` (Success, Error)."""
 
     serializer_class = SyncRecordSerializer
+    lookup_value_regex = ID_PATTERN
     permission_classes = [ModelPermissions]
     read_permissions = ["channels.view_syncrecord"]
     write_permissions = {"force_push": ["channels.force_push_syncrecord"]}
@@ -100,7 +112,11 @@ class SyncRecordViewSet(viewsets.ReadOnlyModelViewSet):
     def filter_queryset(self, queryset):
         if self.action != "list":
             return queryset
+        view = self.request.query_params.get("view")
+        if view not in (None, "", "normal", "archival"):
+            raise ValidationError({"view": [f"Give normal or archival, not {view!r}."]})
         filterset = sync_log_filter(self.request.user, self.request.query_params, request=self.request)
+        check_query_params(self.request, filterset)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         return filterset.qs.select_related("client")
@@ -155,6 +171,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 
 class ChannelViewSet(ClientScopedMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ChannelSerializer
+    lookup_value_regex = ID_PATTERN
     permission_classes = [ModelPermissions]
     read_permissions = ["channels.view_channel"]
     queryset = Channel.objects.select_related("client").prefetch_related("warehouses").order_by("name", "id")
@@ -165,12 +182,11 @@ class ChannelViewSet(ClientScopedMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class SkuMappingSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = STRICT_FIELD_MAPPING
     client = serializers.SlugRelatedField(slug_field="code", read_only=True)
     channel = serializers.PrimaryKeyRelatedField(queryset=Channel.objects.none(), help_text="Channel id.")
     channel_code = serializers.CharField(source="channel.code", read_only=True)
-    sku = serializers.CharField(
-        source="part.sku", max_length=100, help_text="The part's SKU (of the channel's client)."
-    )
+    sku = StrictCharField(source="part.sku", max_length=100, help_text="The part's SKU (of the channel's client).")
 
     class Meta:
         model = SkuMapping
@@ -196,11 +212,11 @@ class SkuMappingSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None:
             fields["channel"].queryset = Channel.objects.for_user(request.user)
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            fields["channel"].read_only = True
         return fields
 
     def validate(self, attrs):
+        if self.instance is not None and "channel" in attrs and attrs["channel"] != self.instance.channel:
+            raise ValidationError({"channel": ["A mapping's channel cannot change: deactivate it and add another."]})
         channel = attrs.get("channel") or getattr(self.instance, "channel", None)
         sku = (attrs.pop("part", None) or {}).get("sku")
         if sku is not None:
@@ -230,6 +246,7 @@ class SkuMappingViewSet(ClientScopedMixin, viewsets.ModelViewSet):
     """SKU mappings. DELETE deactivates (the mapping's sync history stays linked to it)."""
 
     serializer_class = SkuMappingSerializer
+    lookup_value_regex = ID_PATTERN
     permission_classes = [ModelPermissions]
     read_permissions = ["channels.view_skumapping"]
     write_permissions = {

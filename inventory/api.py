@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
-from core.api import ClientScopedMixin, Conflict
+from core.api import ID_PATTERN, ClientScopedMixin, Conflict, is_unhandled_method
 from core.scoping import scope_to_user
 from inventory import figures, services
 from inventory.errors import InsufficientStock, ManualEditRefused, StockError
@@ -23,6 +23,8 @@ class ModelPermissions(BasePermission):
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
+        if is_unhandled_method(request, view):
+            return True
         perms = getattr(view, "read_permissions", ()) if request.method in SAFE_METHODS else view.write_permissions
         return request.user.has_perms(perms)
 
@@ -216,6 +218,7 @@ class WarehouseViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = Warehouse.objects.all().order_by("code")
     serializer_class = WarehouseSerializer
+    lookup_value_regex = ID_PATTERN
     permission_classes = [ModelPermissions]
     read_permissions = ["inventory.view_warehouse"]
     filterset_fields = ["code", "source", "is_active"]
@@ -237,6 +240,7 @@ class PartFilter(django_filters.FilterSet):
 class PartViewSet(ClientScopedMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Part.objects.select_related("client").prefetch_related("alternates").order_by("sku", "id")
     serializer_class = PartSerializer
+    lookup_value_regex = ID_PATTERN
     permission_classes = [ModelPermissions]
     read_permissions = ["inventory.view_part"]
     filterset_class = PartFilter

@@ -229,10 +229,15 @@ REST_FRAMEWORK = {
     # JSON only: DRF's browsable API is built on inline styles a strict CSP refuses; /api/docs/ (Swagger UI)
     # is the API's page for people.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON bodies only: form encodings carry no types, so "0" or "yes" read as booleans the schema never allowed.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["core.api_filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.PortalAutoSchema",
+    # OPTIONS answers 405 like any undeclared method: the schema is the API's description (and DRF's metadata
+    # calls get_object() on views without a lookup, which crashed on /api/v1/open-orders/).
+    "DEFAULT_METADATA_CLASS": None,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 # API tokens (core.models.ApiToken) are issued on /tokens/ and /account/tokens/; the form proposes an expiry

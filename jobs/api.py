@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from core.api import ClientScopedMixin
+from core.api import ID_PATTERN, ClientScopedMixin, StrictBooleanField, is_unhandled_method
 from core.scoping import clients_for
 from inventory.errors import InsufficientStock, StockError
 from inventory.models import Location, Part, Warehouse
@@ -31,6 +31,8 @@ ACTION_PERMISSIONS = {
 
 class JobPermission(permissions.BasePermission):
     def has_permission(self, request, view):
+        if request.user and request.user.is_authenticated and is_unhandled_method(request, view):
+            return True
         codename = ACTION_PERMISSIONS.get(view.action)
         return bool(request.user and request.user.is_authenticated and codename and request.user.has_perm(codename))
 
@@ -129,7 +131,7 @@ class JobWriteSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     lines = LineInputSerializer(many=True, allow_empty=False)
     output = OutputInputSerializer(required=False, allow_null=True)
-    allow_shortfall = serializers.BooleanField(default=False)
+    allow_shortfall = StrictBooleanField(default=False)
 
     def to_specs(self, *, user, job=None):
         """Resolve codes and SKUs within the user's clients; unknown ones are 400 field errors."""
@@ -214,6 +216,7 @@ class JobViewSet(
         "client", "stage", "output_part", "output_warehouse", "created_by", "order_push"
     ).prefetch_related(Prefetch("lines", queryset=JobLine.objects.select_related("part", "warehouse").order_by("id")))
     serializer_class = JobSerializer
+    lookup_value_regex = ID_PATTERN
     permission_classes = [JobPermission]
     filterset_class = JobFilter
 

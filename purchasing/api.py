@@ -6,7 +6,7 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import ClientScopedMixin
+from core.api import ID_PATTERN, STRICT_FIELD_MAPPING, ClientScopedMixin, is_unhandled_method
 from core.scoping import clients_for
 from inventory.errors import StockError
 from inventory.models import Location, Part, Warehouse
@@ -38,6 +38,8 @@ class _ActionPermission(permissions.BasePermission):
     table: dict[str, str] = {}
 
     def has_permission(self, request, view):
+        if request.user and request.user.is_authenticated and is_unhandled_method(request, view):
+            return True
         codename = self.table.get(view.action)
         return bool(request.user and request.user.is_authenticated and codename and request.user.has_perm(codename))
 
@@ -74,6 +76,7 @@ def _client(user, code: str | None):
 
 
 class SupplierSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = STRICT_FIELD_MAPPING
     client = serializers.CharField(source="client.code", required=False)
 
     class Meta:
@@ -95,6 +98,7 @@ class SupplierViewSet(
 
     queryset = Supplier.objects.select_related("client").order_by("name", "id")
     serializer_class = SupplierSerializer
+    lookup_value_regex = ID_PATTERN
     permission_classes = [SupplierPermission]
     filterset_fields = ["is_active", "code"]
 
@@ -244,6 +248,7 @@ class PurchaseOrderViewSet(
         Prefetch("lines", queryset=PurchaseOrderLine.objects.select_related("part").order_by("id"))
     )
     serializer_class = PurchaseOrderSerializer
+    lookup_value_regex = ID_PATTERN
     permission_classes = [PurchaseOrderPermission]
     filterset_class = PurchaseOrderFilter
 
