@@ -27,6 +27,8 @@ def fuzz_token(transactional_db) -> str:
     return issue_api_token(user=user, name="fuzz", expires_at=None, issued_by=user).key
 
 
+# Once, on PostgreSQL: the SQLite leg's test database is not shared with a server process.
+@pytest.mark.postgresql
 def test_fuzz_api_schema_every_check_passes(fuzz_token, server_process, tmp_path):
     result = run_fuzz(
         server_process, fuzz_token, examples=EXAMPLES_PER_OPERATION, seed=SEED, workdir=tmp_path, timeout=300
