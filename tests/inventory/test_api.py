@@ -222,3 +222,16 @@ def test_api_schema_generates_without_warnings(superuser, client):
 
     assert response.status_code == 200
     assert b"/api/v1/inventory/adjustments/" in response.content
+
+
+def test_parts_api_refuses_empty_typed_filters_and_a_page_that_is_not_a_number(api, coordinator):
+    # given a coordinator's token; when typed filters come empty and the page is not a number
+    response = api(coordinator).get("/api/v1/parts/?sku=&kind=&is_active=&page=")
+
+    # then one 400 names each of them; the empty text filter is allowed
+    assert response.status_code == 400
+    assert response.json() == {
+        "page": ["Give a page number, not ''."],
+        "kind": ["Give a value, or leave the parameter out."],
+        "is_active": ["Give a value, or leave the parameter out."],
+    }
