@@ -4,10 +4,11 @@ Order of work, and why:
 1. Take a PostgreSQL advisory lock (session level) so two pulls never overlap; a second one records "skipped".
 2. Fetch every page of /items and /inventory with no transaction open and no lock held (invariant 7). Any
    failure — one page, auth, malformed JSON, an HTML 404 — ends the run as failed before anything is written.
-3. In ONE transaction: create missing parts and (needs-review) warehouses, lock every affected part once
-   (id order), drop the reservations of released jobs Allocadence confirmed before this fetch started
-   (SPEC §4), move Reserved → Allocated where stock was used outside the portal, then set Available and
-   Ordered to the snapshot through the set-based ledger path (`inventory.bulk`).
+3. In ONE transaction: create missing parts and (needs-review) warehouses, stage the snapshot and find, with
+   no part lock, the parts it changes; lock only those, once (id order), re-check them under the lock, drop
+   the reservations of released jobs Allocadence confirmed before this fetch started (SPEC §4), move
+   Reserved → Allocated where stock was used outside the portal, then set Available and Ordered to the
+   snapshot through the set-based ledger path (`inventory.bulk`). An unchanged snapshot locks no part.
 
 Push and poll live in `allocadence.orders`; they are re-exported here so callers have one services module.
 """
@@ -18,7 +19,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,9 +34,11 @@ from allocadence.orders import poll_order_status, push_due_orders, push_job_orde
 from allocadence.runs import finish_run, set_progress
 from allocadence_client import AllocadenceError
 from core.models import Client, SyncRun
-from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, lock_parts_bulk, parts_in_scope
+from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, changed_parts
+from inventory.locks import lock_parts
 from inventory.models import InventoryRow, Movement, Part, StockLevel, StockType, Warehouse
 from inventory.services import Reference, create_warehouse, default_location, ensure_stock_levels
+from jobs.models import JobLine
 from jobs.production import drop_released_reservations
 from jobs.reconcile import apply_external_drops, external_drop_excess, reserved_by_unreleased_jobs
 from purchasing.selectors import portal_ordered_not_in_allocadence
@@ -223,7 +226,18 @@ def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
 def apply_snapshot(
     snapshot: Snapshot, *, run: SyncRun, fetch_started_at: datetime, user=None, timer: PhaseTimer | None = None
 ) -> dict[str, int]:
-    """The write half of a pull; call inside one transaction. Returns the run's counts."""
+    """The write half of a pull; call inside one transaction. Returns the run's counts.
+
+    Coordinators save jobs while this runs, so part locks are held only where the snapshot changes something:
+    1. Unlocked: stage the snapshot and work out which parts differ from the portal (`changed_parts`), which
+       released jobs' reservations go and where unreleased jobs hold more than Allocadence has. An unchanged
+       snapshot ends here: no part lock, no write.
+    2. Those parts are locked in ONE statement (id order, as every writer does), then everything is worked
+       out again from what is committed now, for those parts only, and applied.
+    Parts left unlocked stay right while the apply runs: every portal write on an Allocadence warehouse keeps
+    Available = In-Stock − Reserved and Ordered = inbound + the portal's unacknowledged orders, which is what
+    the snapshot's targets for them already are.
+    """
     timer = timer or PhaseTimer()
     reference = Reference(kind=Movement.ReferenceKind.SYNC_RUN, id=run.pk, label=f"Allocadence pull #{run.pk}")
     warehouses, warehouses_created = _ensure_warehouses(snapshot.warehouses)
@@ -235,95 +249,133 @@ def apply_snapshot(
         warehouse_ids=tuple(w.id for w in scope_warehouses),
         types=(StockType.AVAILABLE.value, StockType.ORDERED.value),
     )
-    locked = set(lock_parts_bulk(set(parts_by_sku.values()).union(parts_in_scope(scope))))
-    timer.lap("lock")
-
+    staged, skipped_rows = _stage(snapshot, parts_by_sku, scope_warehouses)
     # SPEC §4: a released job's reservation goes in the transaction that applies a snapshot fetched after
     # Allocadence confirmed the order, so that snapshot's In-Stock no longer contains the job's units.
-    confirmed = (
+    confirmed = list(
         OrderPush.objects.filter(confirmed_at__lt=fetch_started_at, job__lines__reserved__gt=0)
         .select_related("job")
         .distinct()
         .order_by("id")
     )
-    reservations_dropped = 0
+    to_lock = set(JobLine.objects.filter(job__in=[p.job_id for p in confirmed]).values_list("part_id", flat=True))
+    to_lock.update(part_id for part_id, _ in staged.external_drops(scope))
+    to_lock.update(changed_parts(targets=staged.targets(scope, fetch_started_at), scope=scope))
+    timer.lap("diff")
+    counts = {
+        "items_fetched": len(snapshot.items),
+        "rows_fetched": snapshot.rows_fetched,
+        "duplicate_rows": snapshot.duplicates,
+        "rows_changed": 0,
+        "parts_created": parts_created,
+        "warehouses_created": warehouses_created,
+        "reservations_dropped": 0,
+        "external_drops": 0,
+        "external_drop_units": 0,
+        "rows_skipped": skipped_rows,
+    }
+    if not to_lock:
+        return counts
+
+    locked = frozenset(lock_parts(to_lock))
+    timer.lap("lock")
     for push in confirmed:
-        reservations_dropped += drop_released_reservations(
+        counts["reservations_dropped"] += drop_released_reservations(
             job=push.job,
             user=user,
             note=f"Allocadence confirmed order {push.order_number} ({push.order_status}); dropped with pull #{run.pk}",
         )
-
-    # External drops: Allocadence has fewer units than unreleased jobs hold here. Few pairs have unreleased
-    # reservations, so their In-Stock is looked up from the snapshot rather than re-keying all of it.
-    unreleased = reserved_by_unreleased_jobs(warehouse_ids=scope.warehouse_ids)
-    drops: dict[tuple[int, int], int] = {}
-    if unreleased:
-        sku_by_part = {part_id: sku for sku, part_id in parts_by_sku.items()}
-        allocadence_ids = {w.id: w.allocadence_id for w in scope_warehouses}
-        for (part_id, warehouse_id), held in unreleased.items():
-            sku = sku_by_part.get(part_id)
-            sellable = snapshot.quantities.get((sku, allocadence_ids[warehouse_id]), (0, 0))[0] if sku else 0
-            if (excess := external_drop_excess(in_stock=sellable, reserved_unreleased=held)) > 0:
-                drops[(part_id, warehouse_id)] = excess
+    locked_scope = replace(scope, part_ids=locked)
+    drops = staged.external_drops(locked_scope)
     moved = apply_external_drops(drops=drops, reference=reference, user=user) if drops else {}
+    counts["external_drops"], counts["external_drop_units"] = len(moved), sum(moved.values())
     timer.lap("reservations")
-
-    reserved = _reserved(scope.warehouse_ids)
-    placed = {w.allocadence_id: (w.id, default_location(w).id) for w in scope_warehouses}
-    # Purchase orders the portal has ordered but Allocadence had not acknowledged when this fetch started are
-    # not in `inbound` yet: On-Order keeps them until a snapshot that contains them (never counted twice).
-    portal_ordered = portal_ordered_not_in_allocadence(
-        warehouse_ids=scope.warehouse_ids, snapshot_started_at=fetch_started_at
-    )
-    newly_visible = {part_id for part_id, _ in portal_ordered}.difference(locked)
-    if newly_visible:  # committed after our first lock by writers that no longer hold any lock
-        locked.update(lock_parts_bulk(newly_visible))
-    # Zero targets are left out: the scope sets every row without a target to zero anyway.
-    targets: list[tuple[int, int, int, str, int]] = []
-    append = targets.append
-    available_type, ordered_type = StockType.AVAILABLE.value, StockType.ORDERED.value
-    location_of = dict(placed.values())
-    skipped_rows = 0
-    for (sku, allocadence_id), (sellable, incoming) in snapshot.quantities.items():
-        place = placed.get(allocadence_id)
-        if place is None:  # a local warehouse carries this Allocadence id: never overwrite local stock
-            skipped_rows += 1
-            continue
-        warehouse_id, location_id = place
-        part_id = parts_by_sku[sku]
-        available = sellable - reserved.get((part_id, warehouse_id), 0) if reserved else sellable
-        if available > 0:
-            append((part_id, warehouse_id, location_id, available_type, available))
-        incoming += portal_ordered.pop((part_id, warehouse_id), 0) if portal_ordered else 0
-        if incoming:
-            append((part_id, warehouse_id, location_id, ordered_type, incoming))
-    for (part_id, warehouse_id), quantity in portal_ordered.items():  # ordered here, not in the snapshot at all
-        append((part_id, warehouse_id, location_of[warehouse_id], ordered_type, quantity))
+    targets = staged.targets(locked_scope, fetch_started_at)
     timer.lap("targets")
     result = apply_stock_targets(
-        targets=targets, scope=scope, reason=PULL_REASON, reference=reference, user=user, locked_part_ids=locked
+        targets=targets, scope=locked_scope, reason=PULL_REASON, reference=reference, user=user, locked_part_ids=locked
     )
     timer.add(result.seconds, prefix="apply.")
     timer.restart()
-    return {
-        "items_fetched": len(snapshot.items),
-        "rows_fetched": snapshot.rows_fetched,
-        "duplicate_rows": snapshot.duplicates,
-        "rows_changed": result.rows_changed,
-        "parts_created": parts_created,
-        "warehouses_created": warehouses_created,
-        "reservations_dropped": reservations_dropped,
-        "external_drops": len(moved),
-        "external_drop_units": sum(moved.values()),
-        "rows_skipped": skipped_rows,
-    }
+    counts["rows_changed"] = result.rows_changed
+    return counts
 
 
-def _reserved(warehouse_ids) -> dict[tuple[int, int], int]:
+@dataclass
+class StagedSnapshot:
+    """The snapshot keyed by portal ids: [(part, warehouse, default location, sellable, inbound)]."""
+
+    rows: list[tuple[int, int, int, int, int]]
+    location_of: dict[int, int]  # warehouse id -> its default location id
+
+    def _rows_for(self, scope: TargetScope):
+        if scope.part_ids is None:
+            return self.rows
+        parts = scope.part_ids
+        return [row for row in self.rows if row[0] in parts]
+
+    def external_drops(self, scope: TargetScope) -> dict[tuple[int, int], int]:
+        """Units unreleased jobs hold beyond Allocadence's In-Stock, per (part, warehouse) of the scope.
+        Few pairs have unreleased reservations, so only theirs are looked up in the snapshot."""
+        unreleased = reserved_by_unreleased_jobs(warehouse_ids=scope.warehouse_ids, part_ids=scope.part_ids)
+        if not unreleased:
+            return {}
+        sellable = {(part_id, warehouse_id): s for part_id, warehouse_id, _, s, _ in self._rows_for(scope)}
+        drops = {}
+        for pair, held in unreleased.items():
+            if (excess := external_drop_excess(in_stock=sellable.get(pair, 0), reserved_unreleased=held)) > 0:
+                drops[pair] = excess
+        return drops
+
+    def targets(self, scope: TargetScope, fetch_started_at: datetime) -> list[tuple[int, int, int, str, int]]:
+        """Available = In-Stock − Reserved (never below zero) and Ordered = inbound + what the portal ordered
+        that this snapshot cannot contain yet, from what is committed now, for the scope's parts."""
+        reserved = _reserved(scope.warehouse_ids, scope.part_ids)
+        # Purchase orders the portal has ordered but Allocadence had not acknowledged when this fetch started
+        # are not in `inbound` yet: On-Order keeps them until a snapshot that contains them (never counted twice).
+        portal_ordered = portal_ordered_not_in_allocadence(
+            warehouse_ids=scope.warehouse_ids, snapshot_started_at=fetch_started_at
+        )
+        if scope.part_ids is not None:
+            portal_ordered = {pair: q for pair, q in portal_ordered.items() if pair[0] in scope.part_ids}
+        # Zero targets are left out: the scope sets every row without a target to zero anyway.
+        targets: list[tuple[int, int, int, str, int]] = []
+        append = targets.append
+        available_type, ordered_type = StockType.AVAILABLE.value, StockType.ORDERED.value
+        for part_id, warehouse_id, location_id, sellable, incoming in self._rows_for(scope):
+            available = sellable - reserved.get((part_id, warehouse_id), 0) if reserved else sellable
+            if available > 0:
+                append((part_id, warehouse_id, location_id, available_type, available))
+            incoming += portal_ordered.pop((part_id, warehouse_id), 0) if portal_ordered else 0
+            if incoming:
+                append((part_id, warehouse_id, location_id, ordered_type, incoming))
+        for (part_id, warehouse_id), quantity in portal_ordered.items():  # ordered here, not in the snapshot
+            append((part_id, warehouse_id, self.location_of[warehouse_id], ordered_type, quantity))
+        return targets
+
+
+def _stage(snapshot: Snapshot, parts_by_sku: dict[str, int], scope_warehouses) -> tuple[StagedSnapshot, int]:
+    """The snapshot's rows with portal ids; rows of an Allocadence id a local warehouse carries are skipped
+    (never overwrite local stock) and counted."""
+    placed = {w.allocadence_id: (w.id, default_location(w).id) for w in scope_warehouses}
+    rows = []
+    append = rows.append
+    skipped = 0
+    for (sku, allocadence_id), (sellable, incoming) in snapshot.quantities.items():
+        place = placed.get(allocadence_id)
+        if place is None:
+            skipped += 1
+            continue
+        append((parts_by_sku[sku], place[0], place[1], sellable, incoming))
+    return StagedSnapshot(rows=rows, location_of=dict(placed.values())), skipped
+
+
+def _reserved(warehouse_ids, part_ids=None) -> dict[tuple[int, int], int]:
+    rows = InventoryRow.objects.filter(warehouse_id__in=warehouse_ids, type=StockType.RESERVED, quantity__gt=0)
+    if part_ids is not None:
+        rows = rows.filter(part_id__in=sorted(part_ids))
     rows = (
-        InventoryRow.objects.filter(warehouse_id__in=warehouse_ids, type=StockType.RESERVED, quantity__gt=0)
-        .order_by()
+        rows.order_by()
         .values("part_id", "warehouse_id")
         .annotate(total=Sum("quantity"))
         .values_list("part_id", "warehouse_id", "total")

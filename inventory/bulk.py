@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -39,10 +40,12 @@ _TARGETS = "_bulk_stock_targets"
 @dataclass(frozen=True)
 class TargetScope:
     """Rows the targets describe completely: any row of these types in these warehouses that has no target
-    is set to zero (a SKU missing from a complete Allocadence snapshot)."""
+    is set to zero (a SKU missing from a complete Allocadence snapshot). With `part_ids`, only those parts'
+    rows are in scope (the pull applies to the parts it found changed and locked, and leaves the rest)."""
 
     warehouse_ids: tuple[int, ...]
     types: tuple[str, ...]
+    part_ids: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,28 +77,6 @@ class PhaseTimer:
             self.seconds[prefix + name] = self.seconds.get(prefix + name, 0.0) + value
 
 
-def lock_parts_bulk(part_ids: Iterable[int]) -> list[int]:
-    """Lock many parts, in id order, with ONE statement; the same locks `inventory.locks.lock_parts` takes.
-
-    `lock_parts` builds an `id IN (…)` list through the ORM, which for the 20,000 parts of a large pull means
-    20,000 bind parameters. Here the ids travel as one array: `SELECT id FROM inventory_part WHERE id = ANY(%s)
-    ORDER BY id FOR NO KEY UPDATE`. PostgreSQL takes the row locks in the ORDER BY order, so the global order
-    (part id) that keeps every writer deadlock-free holds, and FOR NO KEY UPDATE is the same lock strength
-    (foreign-key checks of concurrent inserts are not blocked). Parts already locked by this transaction are
-    simply re-locked. Returns the ids that exist.
-    """
-    ids = sorted(set(part_ids))
-    if not ids:
-        return []
-    if connection.vendor != "postgresql":
-        return lock_parts(ids)
-    if not connection.in_atomic_block:
-        raise RuntimeError("lock_parts_bulk() must run inside transaction.atomic()")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM inventory_part WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids])
-        return [row[0] for row in cursor.fetchall()]
-
-
 def parts_in_scope(scope: TargetScope | None) -> list[int]:
     """Every part with any row (of any type) in the scope's warehouses: the parts a scoped apply may change.
 
@@ -104,6 +85,8 @@ def parts_in_scope(scope: TargetScope | None) -> list[int]:
     """
     if scope is None or not scope.warehouse_ids:
         return []
+    if scope.part_ids is not None:
+        return sorted(scope.part_ids)
     return list(
         InventoryRow.objects.filter(warehouse_id__in=scope.warehouse_ids)
         .order_by()
@@ -124,6 +107,7 @@ def _normalise(
     result: dict[tuple[int, int, str], tuple[int, int]] = {}
     types = _TYPES if scope is None else _TYPES.intersection(str(t) for t in scope.types)
     warehouses = None if scope is None else frozenset(scope.warehouse_ids)
+    parts = None if scope is None else scope.part_ids
     for target in targets:
         part_id, warehouse_id, location_id, type_, quantity = target
         if not (
@@ -134,7 +118,12 @@ def _normalise(
             and quantity.__class__ is int
         ):
             part_id, warehouse_id, location_id, type_, quantity = _coerce(target)
-        if type_ not in types or quantity < 0 or (warehouses is not None and warehouse_id not in warehouses):
+        if (
+            type_ not in types
+            or quantity < 0
+            or (warehouses is not None and warehouse_id not in warehouses)
+            or (parts is not None and part_id not in parts)
+        ):
             _refuse(target, scope)
         result[(part_id, location_id, type_)] = (warehouse_id, quantity)
     return result
@@ -168,8 +157,9 @@ def apply_stock_targets(
     """Set rows to target quantities through the ledger; rows in `scope` without a target go to zero.
 
     Runs in the caller's transaction (or its own). Locks the target parts and the parts in scope with
-    `lock_parts_bulk` before reading any quantity — unless the caller passes `locked_part_ids`, the parts it
-    already locked in this transaction (then every target part must be among them). With a scope, every
+    `inventory.locks.lock_parts` (one statement, id order) before reading any quantity — unless the caller
+    passes `locked_part_ids`, the parts it already locked in this transaction (then every target part, and
+    every part of `scope.part_ids`, must be among them). With a scope, every
     target must lie inside it (its warehouses and types), so one FULL JOIN of targets and scoped rows yields
     every delta. Returns how many rows changed (= movements written) and the seconds spent per phase.
     """
@@ -181,17 +171,18 @@ def apply_stock_targets(
     timer.lap("normalise")
     with transaction.atomic():
         if locked_part_ids is None:
-            locked = lock_parts_bulk({part_id for part_id, _, _ in wanted} | set(parts_in_scope(scope)))
+            lock_parts({part_id for part_id, _, _ in wanted} | set(parts_in_scope(scope)))
         else:
             locked = locked_part_ids if isinstance(locked_part_ids, (set, frozenset)) else set(locked_part_ids)
-            missing = {part_id for part_id, _, _ in wanted}.difference(locked)
+            missing = {part_id for part_id, _, _ in wanted}.union(scope.part_ids if scope and scope.part_ids else ())
+            missing.difference_update(locked)
             if missing:
-                raise RuntimeError(f"{len(missing)} target part(s) were not locked by the caller.")
+                raise RuntimeError(f"{len(missing)} part(s) in the targets or scope were not locked by the caller.")
         timer.lap("lock")
         if connection.vendor == "postgresql":
             result = _apply_postgresql(wanted, scope, reason, reference, user, timer)
         else:
-            result = _apply_python(wanted, scope, locked, reason, reference, user)
+            result = _apply_python(wanted, scope, reason, reference, user)
             timer.lap("apply")
     return BulkResult(result.rows_changed, result.rows_created, result.parts_touched, timer.seconds)
 
@@ -205,10 +196,63 @@ def apply_stock_targets(
 _WORK_MEM = "64MB"
 
 
-def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer) -> BulkResult:
-    now = timezone.now()
-    user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
-    # Zero targets need no row: the scope fill below sets every untargeted row in scope to zero anyway.
+def changed_parts(*, targets: Iterable[StockTarget], scope: TargetScope | None = None) -> set[int]:
+    """The parts whose rows `apply_stock_targets(targets=…, scope=…)` would change, read WITHOUT any lock.
+
+    For a writer that must not hold part locks while it works out what differs (the Allocadence pull): it
+    stages the same targets and runs the same delta query as the apply, but only reads part ids, so the caller
+    can lock exactly those parts and apply with `TargetScope(part_ids=…)`. An empty set means the apply would
+    write nothing. Runs in the caller's transaction (or its own); the staging table is dropped before return.
+    """
+    wanted = _normalise(targets, scope)
+    if connection.vendor != "postgresql":
+        return {change.part_id for change in _python_changes(wanted, scope)[0]}
+    columns = _columns(wanted, scope)
+    if not columns:
+        return set()
+    with transaction.atomic(), connection.cursor() as cursor, _bulk_settings(cursor):
+        _stage(cursor, wanted)
+        cursor.execute(
+            f"SELECT DISTINCT part_id FROM ({_deltas(scope)}) d", {"warehouse_ids": [], "types": [], **_scope(scope)}
+        )
+        parts = {row[0] for row in cursor.fetchall()}
+        cursor.execute(f"DROP TABLE {_TARGETS}")
+    return parts
+
+
+def _columns(wanted, scope: TargetScope | None) -> list[str]:
+    """The figures a delta can move: the targets' types and, with a scope, the types it zeroes."""
+    types = {type_ for _, _, type_ in wanted}
+    if scope is not None:
+        types.update(str(t) for t in scope.types)
+    return [column for column in FIGURE_COLUMNS if column in types]
+
+
+def _scope(scope: TargetScope | None) -> dict:
+    if scope is None:
+        return {}
+    params = {"warehouse_ids": list(scope.warehouse_ids), "types": [str(t) for t in scope.types]}
+    if scope.part_ids is not None:
+        params["part_ids"] = sorted(scope.part_ids)
+    return params
+
+
+@contextmanager
+def _bulk_settings(cursor):
+    """work_mem raised and JIT off for this transaction's bulk statements, then put back (see _WORK_MEM)."""
+    cursor.execute(
+        "SELECT current_setting('work_mem'), current_setting('jit'), "
+        "set_config('work_mem', %s, true), set_config('jit', 'off', true)",
+        [_WORK_MEM],
+    )
+    saved_work_mem, saved_jit = cursor.fetchone()[:2]
+    yield
+    cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', %s, true)", [saved_work_mem, saved_jit])
+
+
+def _stage(cursor, wanted) -> None:
+    """COPY the targets into the transaction's temporary table (zero targets by one INSERT) and analyse it."""
+    # Zero targets need no row when a scope fills them in, but an unscoped zero target must be seen.
     buffer = io.StringIO()
     buffer.writelines(
         f"{part_id}\t{warehouse_id}\t{location_id}\t{type_}\t{quantity}\n"
@@ -220,39 +264,59 @@ def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer)
         for (part_id, location_id, type_), (warehouse_id, quantity) in wanted.items()
         if not quantity
     ]
-    # The figures a delta can move: the targets' types and, with a scope, the types it zeroes.
-    types = {type_ for _, _, type_ in wanted}.union(str(t) for t in scope.types) if scope else {t for _, _, t in wanted}
-    columns = [column for column in FIGURE_COLUMNS if column in types]
+    buffer.seek(0)
+    cursor.execute(f"DROP TABLE IF EXISTS {_TARGETS}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {_TARGETS} (part_id bigint NOT NULL, warehouse_id bigint NOT NULL, "
+        "location_id bigint NOT NULL, type varchar(16) NOT NULL, target bigint NOT NULL) ON COMMIT DROP"
+    )
+    cursor.copy_expert(
+        f"COPY {_TARGETS} (part_id, warehouse_id, location_id, type, target) FROM STDIN", buffer, 1 << 20
+    )
+    if zero_targets:
+        cursor.execute(
+            f"INSERT INTO {_TARGETS} (part_id, warehouse_id, location_id, type, target) "
+            "SELECT z.part_id, z.warehouse_id, z.location_id, z.type, 0 "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[]) "
+            "AS z(part_id, warehouse_id, location_id, type)",
+            [list(column) for column in zip(*zero_targets, strict=True)],
+        )
+    # Temp tables are never auto-analysed: without statistics the planner guesses ~1,000 rows and sizes
+    # hashes and sorts (and picks join orders) for that, whatever the real 200,000.
+    cursor.execute(f"ANALYZE {_TARGETS}")
+
+
+def _deltas(scope: TargetScope | None) -> str:
+    """SELECT of every row change (part, warehouse, location, type, delta, existing row id) the targets mean."""
+    if scope is None:
+        return (
+            "SELECT t.part_id, t.warehouse_id, t.location_id, t.type, "
+            "t.target - COALESCE(r.quantity, 0) AS delta, r.id AS row_id "
+            f"FROM {_TARGETS} t LEFT JOIN {_ROWS} r "
+            "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
+            "WHERE t.target <> COALESCE(r.quantity, 0)"
+        )
+    parts = " AND part_id = ANY(%(part_ids)s)" if scope.part_ids is not None else ""
+    return (
+        "SELECT COALESCE(t.part_id, r.part_id) AS part_id, COALESCE(t.warehouse_id, r.warehouse_id) "
+        "AS warehouse_id, COALESCE(t.location_id, r.location_id) AS location_id, "
+        "COALESCE(t.type, r.type) AS type, COALESCE(t.target, 0) - COALESCE(r.quantity, 0) AS delta, "
+        f"r.id AS row_id FROM {_TARGETS} t FULL JOIN "
+        f"(SELECT id, part_id, warehouse_id, location_id, type, quantity FROM {_ROWS} "
+        f"WHERE warehouse_id = ANY(%(warehouse_ids)s) AND type = ANY(%(types)s){parts}) r "
+        "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
+        "WHERE COALESCE(t.target, 0) <> COALESCE(r.quantity, 0)"
+    )
+
+
+def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer) -> BulkResult:
+    now = timezone.now()
+    user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+    columns = _columns(wanted, scope)
     if not columns:  # no targets and nothing in scope: no delta is possible
         return BulkResult(rows_changed=0, rows_created=0, parts_touched=0)
-    buffer.seek(0)
-    timer.lap("copy_buffer")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('work_mem'), current_setting('jit'), "
-            "set_config('work_mem', %s, true), set_config('jit', 'off', true)",
-            [_WORK_MEM],
-        )
-        saved_work_mem, saved_jit = cursor.fetchone()[:2]
-        cursor.execute(f"DROP TABLE IF EXISTS {_TARGETS}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {_TARGETS} (part_id bigint NOT NULL, warehouse_id bigint NOT NULL, "
-            "location_id bigint NOT NULL, type varchar(16) NOT NULL, target bigint NOT NULL) ON COMMIT DROP"
-        )
-        cursor.copy_expert(
-            f"COPY {_TARGETS} (part_id, warehouse_id, location_id, type, target) FROM STDIN", buffer, 1 << 20
-        )
-        if zero_targets:
-            cursor.execute(
-                f"INSERT INTO {_TARGETS} (part_id, warehouse_id, location_id, type, target) "
-                "SELECT z.part_id, z.warehouse_id, z.location_id, z.type, 0 "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[]) "
-                "AS z(part_id, warehouse_id, location_id, type)",
-                [list(column) for column in zip(*zero_targets, strict=True)],
-            )
-        # Temp tables are never auto-analysed: without statistics the planner guesses ~1,000 rows and sizes
-        # hashes and sorts (and picks join orders) for that, whatever the real 200,000.
-        cursor.execute(f"ANALYZE {_TARGETS}")
+    with connection.cursor() as cursor, _bulk_settings(cursor):
+        _stage(cursor, wanted)
         timer.lap("copy")
         params = {
             "now": now,
@@ -261,20 +325,18 @@ def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer)
             "reference_kind": reference.kind,
             "reference_id": reference.id,
             "reference": reference.label[:100],
-            "warehouse_ids": list(scope.warehouse_ids) if scope else [],
-            "types": [str(t) for t in scope.types] if scope else [],
+            "warehouse_ids": [],
+            "types": [],
+            **_scope(scope),
         }
-        cursor.execute(_write_statement(scoped=scope is not None, columns=columns), params)
+        cursor.execute(_write_statement(scope=scope, columns=columns), params)
         changed, created, parts_touched = cursor.fetchone()
         timer.lap("write")
         cursor.execute(f"DROP TABLE {_TARGETS}")
-        cursor.execute(
-            "SELECT set_config('work_mem', %s, true), set_config('jit', %s, true)", [saved_work_mem, saved_jit]
-        )
     return BulkResult(rows_changed=changed, rows_created=created, parts_touched=parts_touched)
 
 
-def _write_statement(*, scoped: bool, columns: list[str]) -> str:
+def _write_statement(*, scope: TargetScope | None, columns: list[str]) -> str:
     """ONE statement that computes the deltas and writes movements, rows and both kinds of StockLevel.
 
     Data-modifying CTEs all run to completion against one snapshot, so the deltas are computed once and
@@ -287,25 +349,7 @@ def _write_statement(*, scoped: bool, columns: list[str]) -> str:
     meanwhile, and ON CONFLICT adds to a level a concurrent writer did create rather than failing). Returns
     one row: rows changed (= movements), rows created, parts touched.
     """
-    if scoped:
-        deltas = (
-            "SELECT COALESCE(t.part_id, r.part_id) AS part_id, COALESCE(t.warehouse_id, r.warehouse_id) "
-            "AS warehouse_id, COALESCE(t.location_id, r.location_id) AS location_id, "
-            "COALESCE(t.type, r.type) AS type, COALESCE(t.target, 0) - COALESCE(r.quantity, 0) AS delta, "
-            f"r.id AS row_id FROM {_TARGETS} t FULL JOIN "
-            f"(SELECT id, part_id, warehouse_id, location_id, type, quantity FROM {_ROWS} "
-            "WHERE warehouse_id = ANY(%(warehouse_ids)s) AND type = ANY(%(types)s)) r "
-            "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
-            "WHERE COALESCE(t.target, 0) <> COALESCE(r.quantity, 0)"
-        )
-    else:
-        deltas = (
-            "SELECT t.part_id, t.warehouse_id, t.location_id, t.type, "
-            "t.target - COALESCE(r.quantity, 0) AS delta, r.id AS row_id "
-            f"FROM {_TARGETS} t LEFT JOIN {_ROWS} r "
-            "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
-            "WHERE t.target <> COALESCE(r.quantity, 0)"
-        )
+    deltas = _deltas(scope)
     sums = ", ".join(f"COALESCE(SUM(delta) FILTER (WHERE type = '{c}'), 0)::bigint AS {c}" for c in columns)
     totals = ", ".join(f"SUM({c})::bigint AS {c}" for c in columns)
     add = ", ".join(f"{c} = l.{c} + x.{c}" for c in columns)
@@ -344,7 +388,8 @@ def _write_statement(*, scoped: bool, columns: list[str]) -> str:
 # --- SQLite and other databases -------------------------------------------------------------------------------
 
 
-def _apply_python(wanted, scope, locked, reason, reference, user) -> BulkResult:
+def _python_changes(wanted, scope: TargetScope | None) -> tuple[list[StockChange], int]:
+    """The row changes the targets mean (and how many rows they create), read through the ORM."""
     current: dict[tuple[int, int, str], tuple[int, int]] = {}
     part_ids = sorted({part_id for part_id, _, _ in wanted})
     for start in range(0, len(part_ids), 500):
@@ -355,15 +400,15 @@ def _apply_python(wanted, scope, locked, reason, reference, user) -> BulkResult:
             current[(part_id, location_id, type_)] = (warehouse_id, quantity)
     full = dict(wanted)
     if scope is not None and scope.warehouse_ids and scope.types:
-        locked_set = set(locked)
-        rows = InventoryRow.objects.filter(
-            warehouse_id__in=scope.warehouse_ids, type__in=scope.types, quantity__gt=0
-        ).values_list("part_id", "warehouse_id", "location_id", "type", "quantity")
-        for part_id, warehouse_id, location_id, type_, quantity in rows:
+        rows = InventoryRow.objects.filter(warehouse_id__in=scope.warehouse_ids, type__in=scope.types, quantity__gt=0)
+        if scope.part_ids is not None:
+            rows = rows.filter(part_id__in=sorted(scope.part_ids))
+        for part_id, warehouse_id, location_id, type_, quantity in rows.values_list(
+            "part_id", "warehouse_id", "location_id", "type", "quantity"
+        ):
             key = (part_id, location_id, type_)
             current[key] = (warehouse_id, quantity)
-            if key not in full and part_id in locked_set:
-                full[key] = (warehouse_id, 0)
+            full.setdefault(key, (warehouse_id, 0))
     changes = []
     created = 0
     for (part_id, location_id, type_), (warehouse_id, quantity) in full.items():
@@ -372,6 +417,11 @@ def _apply_python(wanted, scope, locked, reason, reference, user) -> BulkResult:
         if delta:
             created += have is None
             changes.append(StockChange(part_id, warehouse_id, location_id, type_, delta))
+    return changes, created
+
+
+def _apply_python(wanted, scope, reason, reference, user) -> BulkResult:
+    changes, created = _python_changes(wanted, scope)
     movements = apply_stock_changes(changes=changes, reason=reason, reference=reference, user=user)
     return BulkResult(
         rows_changed=len(movements), rows_created=created, parts_touched=len({c.part_id for c in changes})

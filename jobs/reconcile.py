@@ -1,6 +1,6 @@
 """Reconciling jobs with stock that changed outside the portal (the Allocadence pull's "external drops").
 
-The pull calls these inside its apply transaction, after it locked every part it touches; nothing here locks
+The pull calls these inside its apply transaction, after it locked every part it changes; nothing here locks
 a job row, so the lock order (parts, in id order, once) stays the pull's own.
 """
 
@@ -15,11 +15,13 @@ from jobs.models import Job, JobLine
 from jobs.production import move_reserved_to_allocated
 
 
-def reserved_by_unreleased_jobs(*, warehouse_ids) -> dict[tuple[int, int], int]:
-    """Reserved units held by jobs not yet released, per (part, warehouse)."""
+def reserved_by_unreleased_jobs(*, warehouse_ids, part_ids=None) -> dict[tuple[int, int], int]:
+    """Reserved units held by jobs not yet released, per (part, warehouse) (of these parts only, if given)."""
+    lines = JobLine.objects.filter(warehouse_id__in=list(warehouse_ids), reserved__gt=0, job__state=Job.State.RESERVED)
+    if part_ids is not None:
+        lines = lines.filter(part_id__in=sorted(part_ids))
     rows = (
-        JobLine.objects.filter(warehouse_id__in=list(warehouse_ids), reserved__gt=0, job__state=Job.State.RESERVED)
-        .order_by()
+        lines.order_by()
         .values("part_id", "warehouse_id")
         .annotate(total=Sum("reserved"))
         .values_list("part_id", "warehouse_id", "total")

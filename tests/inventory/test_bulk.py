@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 
 from inventory import bulk
 from inventory.bulk import TargetScope, apply_stock_targets
+from inventory.locks import lock_parts
 from inventory.models import InventoryRow, Location, Movement, StockLevel, StockType
 from inventory.selectors import check_ledger
 from inventory.services import Reference, default_location
@@ -184,10 +185,12 @@ def test_apply_stock_targets_failing_statement_rolls_back_every_write(client_a, 
 
 def test_apply_stock_targets_python_path_writes_what_postgresql_writes(client_a, alloc_wh, main_wh, bin_a1):
     """The SQLite path (`_apply_python`) and the PostgreSQL statement give the same rows, levels and deltas."""
-    scope = TargetScope(warehouse_ids=(alloc_wh.id, main_wh.id), types=(AVAILABLE, ORDERED))
     outcomes = []
     for sku, apply in (("SQL", "postgresql"), ("PY", "python")):
         a, b = make_part(client_a, f"{sku}-A"), make_part(client_a, f"{sku}-B")
+        scope = TargetScope(
+            warehouse_ids=(alloc_wh.id, main_wh.id), types=(AVAILABLE, ORDERED), part_ids=frozenset({a.id, b.id})
+        )
         put(a, alloc_wh, AVAILABLE, 10)
         put(b, main_wh, ORDERED, 4)
         put(b, bin_a1, AVAILABLE, 2)
@@ -201,8 +204,8 @@ def test_apply_stock_targets_python_path_writes_what_postgresql_writes(client_a,
                 result = apply_stock_targets(targets=targets, scope=scope, reason="sync")
             else:
                 wanted = bulk._normalise(targets, scope)
-                locked = bulk.lock_parts_bulk([a.id, b.id])
-                result = bulk._apply_python(wanted, scope, locked, "sync", Reference(), None)
+                lock_parts([a.id, b.id])
+                result = bulk._apply_python(wanted, scope, "sync", Reference(), None)
         deltas = sorted(
             Movement.objects.filter(part__in=[a, b], reason="sync").values_list(
                 "part__sku", "location_id", "type", "delta"
