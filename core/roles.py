@@ -72,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "channels.force_push_syncrecord",
         "channels.export_syncrecord",
         "allocadence.retry_push",
+        "jobs.reopen_job",
     ],
 }
 

@@ -122,6 +122,7 @@ class Job(models.Model):
             ("cancel_job", "Can cancel a reserved job"),
             ("save_with_shortfall_job", "Can save a job with a shortfall (Allocated)"),
             ("advance_job", "Can move a job through production stages"),
+            ("reopen_job", "Can move a Done job back into production"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["number"], name="job_number_unique"),

@@ -8,11 +8,13 @@ service, the job row lock first, then every part in ONE `lock_parts` call, stock
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from allocadence.outbox import enqueue_job_order
+from inventory.errors import InsufficientStock, Shortage
 from inventory.locks import lock_parts
-from inventory.models import InventoryRow, Location
+from inventory.models import InventoryRow, Location, Movement
 from inventory.services import Reference, StockChange, apply_stock_changes
 from jobs.errors import IllegalTransition, JobNotFullyReserved, LocationRequired
 from jobs.models import Job, JobEvent, JobLine, JobLineReservation, ProductionStage
@@ -219,7 +221,7 @@ def advance_job(*, job: Job, user, direction: int = 1, location: Location | None
 
     Done turns the output's In-production into Available at `location` (a local output
     warehouse) or clears it (an Allocadence one, where the goods arrive with the next pull).
-    Done is final.
+    Only an admin takes a job back out of Done (`reopen_job`).
     """
     if direction not in (1, -1):
         raise ValueError("direction is +1 (forward) or -1 (back)")
@@ -258,6 +260,94 @@ def advance_job(*, job: Job, user, direction: int = 1, location: Location | None
     return job
 
 
+DONE_REASONS = ("job done", "job done: arrives with the Allocadence pull")
+REOPEN_REASON = "job reopened: back in production"
+
+
+def reopen_job(*, job: Job, user) -> Job:
+    """Take a Done job back one stage (the last active stage, or Released when there are none): for a Done
+    pressed by mistake. What Done did to the output is undone through the ledger — the units it put into
+    Available go back to In-production (refused while fewer are still Available there), and an
+    Allocadence output's cleared In-production comes back.
+
+    The units to undo are the net of this job's Done and reopen movements of its output: every reopen
+    reverses exactly the Done before it, so what remains is the last Done's effect.
+    """
+    with transaction.atomic():
+        job = _lock_job(job)
+        if job.state != Job.State.DONE:
+            raise IllegalTransition(
+                f"Job {job.number} is {job.get_state_display()}; only a Done job can be moved back from Done.",
+                state=job.state,
+            )
+        stages = list(ProductionStage.objects.active())
+        if job.output_part_id:
+            _undo_output(job, user)
+        if stages:
+            job.state, job.stage = Job.State.IN_PRODUCTION, stages[-1]
+        else:
+            job.state, job.stage = Job.State.RELEASED, None
+        job.done_at = None
+        job.save(update_fields=["state", "stage", "done_at", "updated_at"])
+        _record(
+            job,
+            user,
+            JobEvent.Kind.MOVED_BACK,
+            from_state=Job.State.DONE,
+            to_state=job.state,
+            to_stage=job.stage,
+            note="reopened from Done",
+        )
+    return job
+
+
+def _undo_output(job: Job, user) -> None:
+    locked = lock_parts([job.output_part_id])
+    net = (
+        Movement.objects.filter(
+            reference_kind=Movement.ReferenceKind.JOB,
+            reference_id=job.pk,
+            part_id=job.output_part_id,
+            reason__in=[*DONE_REASONS, REOPEN_REASON],
+        )
+        .values("warehouse_id", "location_id", "type")
+        .annotate(total=Sum("delta"))
+        .order_by("location_id", "type")
+    )
+    changes = [
+        StockChange(job.output_part_id, row["warehouse_id"], row["location_id"], row["type"], -row["total"])
+        for row in net
+        if row["total"]
+    ]
+    taken = [change for change in changes if change.delta < 0]
+    if taken:
+        have = dict(
+            InventoryRow.objects.filter(
+                part_id=job.output_part_id,
+                location_id__in=[change.location_id for change in taken],
+                type=AVAILABLE,
+            ).values_list("location_id", "quantity")
+        )
+        locations = Location.objects.select_related("warehouse").in_bulk([change.location_id for change in taken])
+        short = [
+            Shortage(
+                part_id=job.output_part_id,
+                sku=job.output_part.sku,
+                warehouse_code=locations[change.location_id].warehouse.code,
+                requested=-change.delta,
+                available=have.get(change.location_id, 0),
+                label=f"Available at {locations[change.location_id].code} (put there by Done)",
+            )
+            for change in taken
+            if have.get(change.location_id, 0) < -change.delta
+        ]
+        if short:
+            raise InsufficientStock(short)
+    apply_stock_changes(
+        changes=changes, reason=REOPEN_REASON, reference=_reference(job), user=user, locked_part_ids=locked
+    )
+
+
 def _finish_output(job: Job, user, location: Location | None) -> None:
     if not job.output_part_id:
         return
@@ -283,7 +373,7 @@ def _finish_output(job: Job, user, location: Location | None) -> None:
         changes.append(StockChange(job.output_part_id, warehouse.id, location.id, AVAILABLE, amount))
     apply_stock_changes(
         changes=changes,
-        reason="job done" if not warehouse.is_allocadence else "job done: arrives with the Allocadence pull",
+        reason=DONE_REASONS[1] if warehouse.is_allocadence else DONE_REASONS[0],
         reference=_reference(job),
         user=user,
         locked_part_ids=locked,

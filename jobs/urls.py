@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/", views.job_detail, name="detail"),
     path("<int:pk>/edit/", views.job_form, name="edit"),
     path("<int:pk>/move/", views.board_move, name="move"),
+    path("<int:pk>/reopen/", views.reopen, name="reopen"),
     path("<int:pk>/reserve-now/", views.job_action, {"action": "reserve-now"}, name="reserve-now"),
     path("<int:pk>/release/", views.job_action, {"action": "release"}, name="release"),
     path("<int:pk>/cancel/", views.job_action, {"action": "cancel"}, name="cancel"),

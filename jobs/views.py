@@ -284,6 +284,7 @@ def job_detail(request, pk):
     )
     lines = list(job.lines.select_related("part", "warehouse").order_by("id"))
     events = list(job.events.select_related("user", "from_stage", "to_stage"))
+    reopen_to = _reopen_target(list(ProductionStage.objects.active())) if job.state == Job.State.DONE else ""
     return render(
         request,
         "jobs/detail.html",
@@ -293,8 +294,59 @@ def job_detail(request, pk):
             "events": events,
             "shortfall": sum(line.allocated for line in lines),
             "done_form_locations": _output_locations([job]).get(job.output_warehouse_id, []),
+            "release_confirm": release_confirmation(job, lines) if job.state == Job.State.RESERVED else "",
+            "reopen_to": reopen_to,
+            "reopen_confirm": reopen_confirmation(job, reopen_to) if reopen_to else "",
         },
     )
+
+
+def _warehouse_list(codes) -> str:
+    codes = sorted(set(codes))
+    return ", ".join(codes[:-1]) + (" and " if len(codes) > 1 else "") + codes[-1] if codes else ""
+
+
+def release_confirmation(job: Job, lines: list[JobLine]) -> str:
+    """What Release does to this job's stock, for the question asked before it (it cannot be undone)."""
+    local = [line.warehouse.code for line in lines if not line.warehouse.is_allocadence]
+    remote = [line.warehouse.code for line in lines if line.warehouse.is_allocadence]
+    effects = []
+    if local:
+        effects.append(f"its reserved sheets at {_warehouse_list(local)} are consumed now")
+    if remote:
+        effects.append(f"order {job.number} is sent to Allocadence for {_warehouse_list(remote)}")
+    if job.output_part_id:
+        effects.append(f"{job.batch_size} × {job.output_part.sku} is counted In-production")
+    said = "; ".join(effects) or "it goes on the job board"
+    return f"Release {job.number} to production? {said[0].upper()}{said[1:]}. This cannot be undone."
+
+
+def done_confirmation(job: Job) -> str:
+    if not job.output_part_id:
+        effect = "it leaves production"
+    elif job.output_warehouse.is_allocadence:
+        effect = (
+            f"its In-production {job.batch_size} × {job.output_part.sku} is cleared: "
+            f"the goods arrive in {job.output_warehouse.code} with the next Allocadence pull"
+        )
+    else:
+        effect = f"{job.batch_size} × {job.output_part.sku} become Available in the location chosen"
+    return f"Move {job.number} to Done? {effect[0].upper()}{effect[1:]}."
+
+
+def reopen_confirmation(job: Job, target: str) -> str:
+    effect = ""
+    if job.output_part_id:
+        effect = (
+            f" {job.output_part.sku} that Done put into Available is counted In-production again."
+            if not job.output_warehouse.is_allocadence
+            else f" {job.batch_size} × {job.output_part.sku} is counted In-production again."
+        )
+    return f"Move {job.number} back from Done to {target}?{effect}"
+
+
+def _reopen_target(stages: list[ProductionStage]) -> str:
+    return stages[-1].name if stages else "Released"
 
 
 ACTIONS = {
@@ -362,12 +414,17 @@ def _board_context(request, error: str = "") -> dict:
     columns = [{"key": "released", "title": "Released", "jobs": []}]
     columns += [{"key": f"stage-{stage.id}", "title": stage.name, "jobs": []} for stage in stages]
     columns.append({"key": "done", "title": "Done", "jobs": done})
+    can_reopen = request.user.has_perm("jobs.reopen_job")
+    for job in done:
+        job.reopen_to = _reopen_target(stages) if can_reopen else ""
+        job.reopen_confirm = reopen_confirmation(job, job.reopen_to) if can_reopen else ""
     for job in active:
         back, forward = production.board_moves(job, stages)
         job.can_back = back is not None
         job.next_is_done = forward == len(stages)
         job.done_locations = locations.get(job.output_warehouse_id, []) if job.next_is_done else []
         job.needs_location = bool(job.next_is_done and job.output_part_id and not job.output_warehouse.is_allocadence)
+        job.done_confirm = done_confirmation(job) if job.next_is_done else ""
         if job.state == Job.State.RELEASED:
             columns[0]["jobs"].append(job)
         else:
@@ -376,6 +433,7 @@ def _board_context(request, error: str = "") -> dict:
     return {
         "columns": columns,
         "can_advance": request.user.has_perm("jobs.advance_job"),
+        "can_reopen": can_reopen,
         "board_error": error,
     }
 
@@ -412,3 +470,24 @@ def board_move(request, pk):
     if error:
         messages.error(request, error)
     return redirect(reverse("jobs:board"))
+
+
+@login_required
+@permission_required("jobs.reopen_job", raise_exception=True)
+@require_POST
+def reopen(request, pk):
+    """An admin takes a Done job back one stage (htmx from the board: the board; otherwise the job page)."""
+    job = get_scoped_or_404(Job.objects.all(), request.user, pk=pk)
+    error = ""
+    try:
+        job = production.reopen_job(job=job, user=request.user)
+    except (JobError, StockError) as exc:
+        error = f"{job.number} stays Done: {exc}"
+    if request.htmx:
+        return render(request, "jobs/_board.html", _board_context(request, error))
+    if error:
+        messages.error(request, error)
+    else:
+        where = job.stage.name if job.stage else job.get_state_display()
+        messages.success(request, f"Job {job.number} moved back from Done to {where}.")
+    return redirect("jobs:detail", pk=job.pk)

@@ -2,10 +2,23 @@
 (function () {
   "use strict";
 
-  /* <button data-confirm="Force-push 12 records?"> asks before submitting. */
+  /* <button data-confirm="Release J-0001?"> asks before submitting. In a form with checkboxes named
+     "ids", "{count}" is the number ticked and "{s}" an "s" unless it is one; with none ticked there is
+     nothing to confirm and the server says what to do. */
+  function confirmText(trigger) {
+    var text = trigger.getAttribute("data-confirm");
+    if (text.indexOf("{count}") === -1) return text;
+    var form = trigger.form || trigger.closest("form");
+    var count = form ? form.querySelectorAll('input[name="ids"]:checked').length : 0;
+    if (!count) return null;
+    return text.split("{count}").join(String(count)).split("{s}").join(count === 1 ? "" : "s");
+  }
+
   document.addEventListener("click", function (event) {
     var trigger = event.target.closest("[data-confirm]");
-    if (trigger && !window.confirm(trigger.getAttribute("data-confirm"))) {
+    if (!trigger || trigger.disabled) return;
+    var text = confirmText(trigger);
+    if (text !== null && !window.confirm(text)) {
       event.preventDefault();
       event.stopImmediatePropagation();
     }

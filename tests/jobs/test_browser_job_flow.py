@@ -68,7 +68,8 @@ def test_coordinator_creates_releases_and_operator_finishes_job(
     assert [_figure(page, "VINYL-BR", c) for c in ("In-Stock", "Available", "Reserved")] == [10, 6, 4]
     assert [_figure(page, "BOARD-BR", c) for c in ("In-Stock", "Available", "Reserved")] == [8, 5, 3]
 
-    # when the coordinator releases it
+    # when the coordinator releases it (and confirms; tests/jobs/test_browser_confirm.py checks the questions)
+    page.on("dialog", lambda dialog: dialog.accept())
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
     page.get_by_role("button", name="Release").click()
     page.wait_for_url(re.compile(rf"/jobs/{job.pk}/$"))
