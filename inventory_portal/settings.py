@@ -289,6 +289,8 @@ CELERY_TASK_ROUTES = {
     "inventory.tasks.export_*": {"queue": "exports"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# The job board asks for its cards' Allocadence order statuses this often (htmx polling, no reload).
+BOARD_POLL_SECONDS = int(os.environ.get("BOARD_POLL_SECONDS", "15"))
 ALLOCADENCE_PULL_SECONDS = float(os.environ.get("ALLOCADENCE_PULL_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
     **{

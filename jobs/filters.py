@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 
@@ -12,7 +13,11 @@ def _clients(request):
 
 
 class JobFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    q = django_filters.CharFilter(
+        method="filter_search",
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Number, title or SKU"}),
+    )
     state = django_filters.ChoiceFilter(choices=Job.State.choices, empty_label="Any state")
     client = django_filters.ModelChoiceFilter(queryset=_clients, empty_label="Any client")
     warehouse = django_filters.ModelChoiceFilter(
@@ -27,9 +32,24 @@ class JobFilter(django_filters.FilterSet):
         empty_label="Anyone",
         label="Coordinator",
     )
-    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="From")
-    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="To")
-    shortfall = django_filters.BooleanFilter(method="filter_shortfall", label="With shortfall")
+    created_after = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__gte",
+        label="Saved from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    created_before = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__lte",
+        label="Saved to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    # Not "Unknown / Yes / No": the default reads as what it does.
+    shortfall = django_filters.BooleanFilter(
+        method="filter_shortfall",
+        label="Shortfall",
+        widget=forms.Select(choices=[("", "With or without"), ("true", "With shortfall"), ("false", "Without")]),
+    )
 
     class Meta:
         model = Job

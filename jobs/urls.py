@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.job_list, name="list"),
     path("new/", views.job_form, name="new"),
     path("board/", views.board, name="board"),
+    path("board/statuses/", views.board_statuses, name="board-statuses"),
     path("lines/new/", views.line_form, name="line-form"),
     path("availability/", views.availability, name="availability"),
     path("parts/search/", views.part_search, name="part-search"),

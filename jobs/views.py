@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -401,8 +402,22 @@ def _output_locations(jobs) -> dict[int, list[Location]]:
     return result
 
 
-def _board_context(request, error: str = "") -> dict:
-    stages = list(ProductionStage.objects.active())
+def _attach_lines(jobs) -> None:
+    """Each card's SKUs and quantities: every board job's lines in one query."""
+    by_job: dict[int, list[JobLine]] = defaultdict(list)
+    if jobs:
+        for line in (
+            JobLine.objects.filter(job_id__in=[job.pk for job in jobs])
+            .select_related("part", "warehouse")
+            .only("job_id", "quantity", "part__id", "part__sku", "warehouse__id", "warehouse__code")
+            .order_by("id")
+        ):
+            by_job[line.job_id].append(line)
+    for job in jobs:
+        job.card_lines = by_job.get(job.pk, [])
+
+
+def _board_jobs(request):
     base = (
         Job.objects.for_user(request.user)
         .select_related("client", "stage", "output_part", "output_warehouse", "order_push")
@@ -410,31 +425,55 @@ def _board_context(request, error: str = "") -> dict:
     )
     active = list(base.filter(state__in=[Job.State.RELEASED, Job.State.IN_PRODUCTION]))
     done = list(base.filter(state=Job.State.DONE).order_by("-done_at", "-id")[:BOARD_DONE_LIMIT])
+    return active, done
+
+
+def _column_key(index: int, stages: list[ProductionStage]) -> str:
+    """The board column of a position: -1 is Released, len(stages) is Done."""
+    if index < 0:
+        return "released"
+    if index >= len(stages):
+        return "done"
+    return f"stage-{stages[index].id}"
+
+
+def _board_context(request, error: str = "") -> dict:
+    stages = list(ProductionStage.objects.active())
+    active, done = _board_jobs(request)
+    _attach_lines(active + done)
     locations = _output_locations(active)
     columns = [{"key": "released", "title": "Released", "jobs": []}]
     columns += [{"key": f"stage-{stage.id}", "title": stage.name, "jobs": []} for stage in stages]
     columns.append({"key": "done", "title": "Done", "jobs": done})
+    can_advance = request.user.has_perm("jobs.advance_job")
     can_reopen = request.user.has_perm("jobs.reopen_job")
     for job in done:
         job.reopen_to = _reopen_target(stages) if can_reopen else ""
         job.reopen_confirm = reopen_confirmation(job, job.reopen_to) if can_reopen else ""
+        job.drop_targets = _column_key(len(stages) - 1, stages) if can_reopen else ""
     for job in active:
         back, forward = production.board_moves(job, stages)
         job.can_back = back is not None
         job.next_is_done = forward == len(stages)
         job.done_locations = locations.get(job.output_warehouse_id, []) if job.next_is_done else []
         job.needs_location = bool(job.next_is_done and job.output_part_id and not job.output_warehouse.is_allocadence)
-        job.done_confirm = done_confirmation(job) if job.next_is_done else ""
+        job.done_confirm = done_confirmation(job)
         if job.state == Job.State.RELEASED:
             columns[0]["jobs"].append(job)
+            current = "released"
         else:
             index = next((i for i, s in enumerate(stages) if s.id == job.stage_id), back)
             columns[1 + index]["jobs"].append(job)  # a retired stage shows in the active stage before it
+            current = columns[1 + index]["key"]
+        job.drop_targets = " ".join(c["key"] for c in columns if c["key"] != current) if can_advance else ""
     return {
         "columns": columns,
-        "can_advance": request.user.has_perm("jobs.advance_job"),
+        "can_advance": can_advance,
         "can_reopen": can_reopen,
         "board_error": error,
+        "board_job_ids": ",".join(str(job.pk) for job in active + done),
+        "poll_seconds": settings.BOARD_POLL_SECONDS,
+        "next_url": reverse("jobs:board"),
     }
 
 
@@ -446,10 +485,57 @@ def board(request):
 
 
 @login_required
+@permission_required("jobs.view_job", raise_exception=True)
+@require_GET
+def board_statuses(request):
+    """The Allocadence order status of the cards on the board (htmx polls it; each swaps in out of band)."""
+    ids = [int(value) for value in (request.GET.get("jobs") or "").split(",") if value.isdigit()][:500]
+    jobs = Job.objects.for_user(request.user).filter(pk__in=ids, order_push__isnull=False).select_related("order_push")
+    return render(
+        request, "jobs/_board_statuses.html", {"jobs": jobs.order_by("id"), "next_url": reverse("jobs:board")}
+    )
+
+
+def _position(job: Job, stages: list[ProductionStage]) -> int:
+    if job.state == Job.State.RELEASED:
+        return -1
+    if job.state == Job.State.DONE:
+        return len(stages)
+    back, _forward = production.board_moves(job, stages)
+    return next((i for i, s in enumerate(stages) if s.id == job.stage_id), back)
+
+
+def _target_position(key: str, stages: list[ProductionStage]) -> int | None:
+    if key == "released":
+        return -1
+    if key == "done":
+        return len(stages)
+    return next((i for i, s in enumerate(stages) if key == f"stage-{s.id}"), None)
+
+
+def _move_to(job: Job, user, key: str, location) -> Job:
+    """A card dropped on a column: one recorded step at a time until it is there (Done asks its location)."""
+    stages = list(ProductionStage.objects.active())
+    target = _target_position(key, stages)
+    if target is None:
+        raise IllegalTransition(f"There is no column {key!r} on the board any more; reload the board.")
+    for _ in range(len(stages) + 2):
+        current = _position(job, stages)
+        if current == target or job.state == Job.State.DONE:
+            break
+        direction = 1 if target > current else -1
+        job = production.advance_job(job=job, user=user, direction=direction, location=location)
+    return job
+
+
+@login_required
 @permission_required("jobs.advance_job", raise_exception=True)
 @require_POST
 def board_move(request, pk):
-    """Move a card one step (htmx: answers the re-rendered board; without htmx: redirects to it)."""
+    """Move a card one step, or (`to`, a column key: drag and drop) to that column, one recorded step at a time.
+
+    htmx: answers the re-rendered board; without htmx: redirects to it.
+    """
     job = get_scoped_or_404(Job.objects.select_related("output_warehouse"), request.user, pk=pk)
     direction = -1 if request.POST.get("direction") == "back" else 1
     location = None
@@ -458,7 +544,10 @@ def board_move(request, pk):
         location = Location.objects.filter(pk=int(location_id), warehouse_id=job.output_warehouse_id).first()
     error = ""
     try:
-        production.advance_job(job=job, user=request.user, direction=direction, location=location)
+        if request.POST.get("to"):
+            _move_to(job, request.user, request.POST["to"], location)
+        else:
+            production.advance_job(job=job, user=request.user, direction=direction, location=location)
     except LocationRequired as exc:
         error = str(exc)
     except (JobError, StockError) as exc:
