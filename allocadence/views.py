@@ -3,13 +3,15 @@
 from functools import partial
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from allocadence.freshness import stock_freshness
 from allocadence.models import OrderPush
 from allocadence.orders import retry_push
 from core.models import SyncRun
@@ -79,3 +81,18 @@ def retry(request, push_id: int):
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
     return redirect("allocadence:runs")
+
+
+@login_required
+@permission_required("inventory.view_part", raise_exception=True)
+@require_GET
+def as_of(request):
+    """The "Allocadence stock as of" line of the inventory page and the job form (nothing without an
+    Allocadence warehouse)."""
+    show = Warehouse.objects.allocadence().filter(is_active=True).exists()
+    freshness = stock_freshness() if show else None
+    today = timezone.localdate()
+    as_of_today = bool(freshness and freshness.as_of and timezone.localtime(freshness.as_of).date() == today)
+    return render(
+        request, "allocadence/_as_of.html", {"show": show, "freshness": freshness, "as_of_today": as_of_today}
+    )
