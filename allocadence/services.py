@@ -25,7 +25,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from allocadence.client import get_client
@@ -36,7 +35,7 @@ from allocadence_client import AllocadenceError
 from core.models import Client, SyncRun
 from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, changed_parts
 from inventory.locks import lock_parts
-from inventory.models import InventoryRow, Movement, Part, StockLevel, StockType, Warehouse
+from inventory.models import Movement, Part, StockLevel, StockType, Warehouse
 from inventory.services import Reference, create_warehouse, default_location, ensure_stock_levels
 from jobs.models import JobLine
 from jobs.production import drop_released_reservations
@@ -248,6 +247,7 @@ def apply_snapshot(
     scope = TargetScope(
         warehouse_ids=tuple(w.id for w in scope_warehouses),
         types=(StockType.AVAILABLE.value, StockType.ORDERED.value),
+        available_net_of_reserved=True,  # Available = In-Stock − Reserved, read with the rows it is compared to
     )
     staged, skipped_rows = _stage(snapshot, parts_by_sku, scope_warehouses)
     # SPEC §4: a released job's reservation goes in the transaction that applies a snapshot fetched after
@@ -273,11 +273,13 @@ def apply_snapshot(
         "external_drops": 0,
         "external_drop_units": 0,
         "rows_skipped": skipped_rows,
+        "parts_locked": 0,
     }
     if not to_lock:
         return counts
 
     locked = frozenset(lock_parts(to_lock))
+    counts["parts_locked"] = len(locked)
     timer.lap("lock")
     for push in confirmed:
         counts["reservations_dropped"] += drop_released_reservations(
@@ -328,9 +330,8 @@ class StagedSnapshot:
         return drops
 
     def targets(self, scope: TargetScope, fetch_started_at: datetime) -> list[tuple[int, int, int, str, int]]:
-        """Available = In-Stock − Reserved (never below zero) and Ordered = inbound + what the portal ordered
-        that this snapshot cannot contain yet, from what is committed now, for the scope's parts."""
-        reserved = _reserved(scope.warehouse_ids, scope.part_ids)
+        """In-Stock (the scope makes it Available = In-Stock − Reserved) and Ordered = inbound + what the portal
+        ordered that this snapshot cannot contain yet, from what is committed now, for the scope's parts."""
         # Purchase orders the portal has ordered but Allocadence had not acknowledged when this fetch started
         # are not in `inbound` yet: On-Order keeps them until a snapshot that contains them (never counted twice).
         portal_ordered = portal_ordered_not_in_allocadence(
@@ -343,9 +344,8 @@ class StagedSnapshot:
         append = targets.append
         available_type, ordered_type = StockType.AVAILABLE.value, StockType.ORDERED.value
         for part_id, warehouse_id, location_id, sellable, incoming in self._rows_for(scope):
-            available = sellable - reserved.get((part_id, warehouse_id), 0) if reserved else sellable
-            if available > 0:
-                append((part_id, warehouse_id, location_id, available_type, available))
+            if sellable:
+                append((part_id, warehouse_id, location_id, available_type, sellable))
             incoming += portal_ordered.pop((part_id, warehouse_id), 0) if portal_ordered else 0
             if incoming:
                 append((part_id, warehouse_id, location_id, ordered_type, incoming))
@@ -368,19 +368,6 @@ def _stage(snapshot: Snapshot, parts_by_sku: dict[str, int], scope_warehouses) -
             continue
         append((parts_by_sku[sku], place[0], place[1], sellable, incoming))
     return StagedSnapshot(rows=rows, location_of=dict(placed.values())), skipped
-
-
-def _reserved(warehouse_ids, part_ids=None) -> dict[tuple[int, int], int]:
-    rows = InventoryRow.objects.filter(warehouse_id__in=warehouse_ids, type=StockType.RESERVED, quantity__gt=0)
-    if part_ids is not None:
-        rows = rows.filter(part_id__in=sorted(part_ids))
-    rows = (
-        rows.order_by()
-        .values("part_id", "warehouse_id")
-        .annotate(total=Sum("quantity"))
-        .values_list("part_id", "warehouse_id", "total")
-    )
-    return {(part_id, warehouse_id): total for part_id, warehouse_id, total in rows}
 
 
 def _ensure_warehouses(seen: dict[int, str]) -> tuple[dict[int, Warehouse], int]:

@@ -46,6 +46,9 @@ class TargetScope:
     warehouse_ids: tuple[int, ...]
     types: tuple[str, ...]
     part_ids: frozenset[int] | None = None
+    # Available targets are In-Stock figures: the Reserved units of the same part × warehouse are subtracted
+    # (never below zero) by the statement that reads the rows, so both come from one snapshot of the rows.
+    available_net_of_reserved: bool = False
 
 
 @dataclass(frozen=True)
@@ -297,11 +300,20 @@ def _deltas(scope: TargetScope | None) -> str:
             "WHERE t.target <> COALESCE(r.quantity, 0)"
         )
     parts = " AND part_id = ANY(%(part_ids)s)" if scope.part_ids is not None else ""
+    targets = _TARGETS
+    if scope.available_net_of_reserved:
+        targets = (
+            "(SELECT t.part_id, t.warehouse_id, t.location_id, t.type, CASE WHEN t.type = 'available' "
+            "THEN GREATEST(t.target - COALESCE(h.reserved, 0), 0) ELSE t.target END AS target "
+            f"FROM {_TARGETS} t LEFT JOIN (SELECT part_id, warehouse_id, SUM(quantity) AS reserved FROM {_ROWS} "
+            f"WHERE type = 'reserved' AND warehouse_id = ANY(%(warehouse_ids)s){parts} "
+            "GROUP BY part_id, warehouse_id) h ON h.part_id = t.part_id AND h.warehouse_id = t.warehouse_id)"
+        )
     return (
         "SELECT COALESCE(t.part_id, r.part_id) AS part_id, COALESCE(t.warehouse_id, r.warehouse_id) "
         "AS warehouse_id, COALESCE(t.location_id, r.location_id) AS location_id, "
         "COALESCE(t.type, r.type) AS type, COALESCE(t.target, 0) - COALESCE(r.quantity, 0) AS delta, "
-        f"r.id AS row_id FROM {_TARGETS} t FULL JOIN "
+        f"r.id AS row_id FROM {targets} t FULL JOIN "
         f"(SELECT id, part_id, warehouse_id, location_id, type, quantity FROM {_ROWS} "
         f"WHERE warehouse_id = ANY(%(warehouse_ids)s) AND type = ANY(%(types)s){parts}) r "
         "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
@@ -344,9 +356,10 @@ def _write_statement(*, scope: TargetScope | None, columns: list[str]) -> str:
     deltas: per part × warehouse from the deltas (only the figures these types feed, as bigint), and per
     part from those sums, a fifth of the rows. A level whose sums are all zero (stock moved between two
     locations of one warehouse, or between warehouses for the total) is not rewritten: a level rewrite that
-    is not HOT writes an entry to every StockLevel index. Levels that do not exist yet are inserted (NOT
-    EXISTS against the statement's snapshot; the parts are locked, so no other writer can create them
-    meanwhile, and ON CONFLICT adds to a level a concurrent writer did create rather than failing). Returns
+    is not HOT writes an entry to every StockLevel index. Levels that do not exist yet are inserted: those the
+    UPDATE did not return (a hash anti-join, not one index probe per level; the parts are locked, so no other
+    writer can create them meanwhile, and ON CONFLICT adds to a level a concurrent writer did create rather
+    than failing). Returns
     one row: rows changed (= movements), rows created, parts touched.
     """
     deltas = _deltas(scope)
@@ -370,16 +383,17 @@ def _write_statement(*, scope: TargetScope | None, columns: list[str]) -> str:
         f"w AS MATERIALIZED (SELECT part_id, warehouse_id, {sums} FROM d GROUP BY part_id, warehouse_id), "
         f"p AS MATERIALIZED (SELECT part_id, {totals} FROM w GROUP BY part_id), "
         f"uw AS (UPDATE {_LEVELS} l SET {add} FROM w x "
-        f"WHERE l.warehouse_id = x.warehouse_id AND l.part_id = x.part_id AND {moved}), "
+        f"WHERE l.warehouse_id = x.warehouse_id AND l.part_id = x.part_id AND {moved} "
+        "RETURNING l.part_id, l.warehouse_id), "
         f"iw AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
-        f"SELECT part_id, warehouse_id, {values} FROM w x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM {_LEVELS} l "
-        "WHERE l.part_id = x.part_id AND l.warehouse_id = x.warehouse_id) ORDER BY part_id, warehouse_id "
+        f"SELECT part_id, warehouse_id, {values} FROM w x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM uw "
+        "WHERE uw.part_id = x.part_id AND uw.warehouse_id = x.warehouse_id) ORDER BY part_id, warehouse_id "
         f"ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {upsert}), "
         f"up AS (UPDATE {_LEVELS} l SET {add} FROM p x WHERE l.warehouse_id IS NULL AND l.part_id = x.part_id "
-        f"AND {moved}), "
+        f"AND {moved} RETURNING l.part_id), "
         f"ip AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
-        f"SELECT part_id, NULL, {values} FROM p x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM {_LEVELS} l "
-        "WHERE l.part_id = x.part_id AND l.warehouse_id IS NULL) ORDER BY part_id "
+        f"SELECT part_id, NULL, {values} FROM p x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM up "
+        "WHERE up.part_id = x.part_id) ORDER BY part_id "
         f"ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {upsert}) "
         "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM i), (SELECT count(*) FROM p)"
     )
@@ -409,6 +423,16 @@ def _python_changes(wanted, scope: TargetScope | None) -> tuple[list[StockChange
             key = (part_id, location_id, type_)
             current[key] = (warehouse_id, quantity)
             full.setdefault(key, (warehouse_id, 0))
+    if scope is not None and scope.available_net_of_reserved:
+        reserved = InventoryRow.objects.filter(warehouse_id__in=scope.warehouse_ids, type="reserved")
+        if scope.part_ids is not None:
+            reserved = reserved.filter(part_id__in=sorted(scope.part_ids))
+        held: dict[tuple[int, int], int] = {}
+        for part_id, warehouse_id, quantity in reserved.values_list("part_id", "warehouse_id", "quantity"):
+            held[(part_id, warehouse_id)] = held.get((part_id, warehouse_id), 0) + quantity
+        for (part_id, location_id, type_), (warehouse_id, quantity) in wanted.items():
+            if type_ == "available" and (part_id, warehouse_id) in held:
+                full[(part_id, location_id, type_)] = (warehouse_id, max(0, quantity - held[(part_id, warehouse_id)]))
     changes = []
     created = 0
     for (part_id, location_id, type_), (warehouse_id, quantity) in full.items():

@@ -42,6 +42,7 @@ def test_pull_stock_applies_sellable_and_inbound_exactly(sandbox, alc1, alc2, pa
         "external_drops": 0,
         "external_drop_units": 0,
         "rows_skipped": 0,
+        "parts_locked": 2,
     }
     assert Movement.objects.filter(reference_kind=Movement.ReferenceKind.SYNC_RUN, reference_id=run.pk).count() == 4
     assert check_ledger().is_ok

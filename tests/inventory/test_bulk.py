@@ -228,3 +228,27 @@ def test_apply_stock_targets_python_path_writes_what_postgresql_writes(client_a,
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == (5, 2, 2)
     assert check_ledger().is_ok
+
+
+def test_apply_stock_targets_net_of_reserved_subtracts_reserved_and_changed_parts_agrees(client_a, alloc_wh):
+    """In-Stock targets with `available_net_of_reserved`: Available = target − Reserved, never below zero; the
+    unlocked `changed_parts` names exactly the parts the apply then changes (both paths)."""
+    here = default_location(alloc_wh)
+    kept, moved, short = make_part(client_a, "NET-1"), make_part(client_a, "NET-2"), make_part(client_a, "NET-3")
+    for part, available, reserved in ((kept, 7, 3), (moved, 7, 3), (short, 2, 5)):
+        put(part, alloc_wh, AVAILABLE, available)
+        put(part, alloc_wh, StockType.RESERVED.value, reserved)
+    scope = TargetScope(warehouse_ids=(alloc_wh.id,), types=(AVAILABLE, ORDERED), available_net_of_reserved=True)
+    targets = [
+        (kept.id, alloc_wh.id, here.id, AVAILABLE, 10),  # 10 − 3 = 7: unchanged
+        (moved.id, alloc_wh.id, here.id, AVAILABLE, 12),  # 12 − 3 = 9
+        (short.id, alloc_wh.id, here.id, AVAILABLE, 4),  # 4 − 5 → 0
+    ]
+
+    assert bulk.changed_parts(targets=targets, scope=scope) == {moved.id, short.id}
+    result = apply_stock_targets(targets=targets, scope=scope, reason="sync")
+
+    assert result.rows_changed == 2
+    assert [rows(p)[(here.id, AVAILABLE)] for p in (kept, moved, short)] == [7, 9, 0]
+    assert bulk.changed_parts(targets=targets, scope=scope) == set()
+    assert check_ledger().is_ok
