@@ -81,6 +81,48 @@ class Snapshot:
     rows_fetched: int = 0
     duplicates: int = 0
 
+    def add_items(self, items: list[dict[str, Any]]) -> None:
+        """Keep what the apply reads of each item (description and client), not the whole decoded object."""
+        for item in items:
+            sku = str(item.get("sku") or "").strip() if isinstance(item, dict) else ""
+            if not sku:
+                raise SnapshotError(f"An item without a SKU: {item!r:.200}")
+            self.items[sku] = {"description": item.get("description") or "", "client": item.get("client")}
+
+    def add_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Fold one page of /inventory rows in. 100,000 rows: a row of the usual shape (str SKU without padding,
+        int id and quantities) is read with a few type checks; anything else goes through `_row_fields`."""
+        self.rows_fetched += len(rows)
+        quantities, warehouses, known_items = self.quantities, self.warehouses, self.items
+        for row in rows:
+            try:
+                item, warehouse = row["item"], row["warehouse"]
+                sku, warehouse_id, sellable, inbound = item["sku"], warehouse["id"], row["sellable"], row["inbound"]
+            except (KeyError, TypeError):
+                sku = None
+            if (
+                sku.__class__ is str
+                and sku
+                and not sku[0].isspace()
+                and not sku[-1].isspace()
+                and warehouse_id.__class__ is int
+                and sellable.__class__ is int
+                and inbound.__class__ is int
+                and warehouse_id in warehouses
+            ):
+                sellable = sellable if sellable > 0 else 0
+                inbound = inbound if inbound > 0 else 0
+            else:
+                sku, warehouse_id, sellable, inbound, name = _row_fields(row)
+                item = row["item"] if isinstance(row.get("item"), dict) else {}
+                warehouses.setdefault(warehouse_id, name)
+            key = (sku, warehouse_id)
+            if key in quantities:
+                self.duplicates += 1
+            quantities[key] = (sellable, inbound)
+            if sku not in known_items:
+                known_items[sku] = {"description": item.get("description") or "", "client": None}
+
 
 def _quantity(value: Any, what: str) -> int:
     if isinstance(value, bool) or value in (None, ""):
@@ -114,43 +156,10 @@ def _row_fields(row: Any) -> tuple[str, int, int, int, str]:
 
 
 def build_snapshot(items: list[dict[str, Any]], rows: list[dict[str, Any]]) -> Snapshot:
-    """De-duplicate and validate the pages. 100,000 rows: a row of the usual shape (str SKU without padding,
-    int id and quantities) is read with a few type checks; anything else goes through `_row_fields`."""
-    snapshot = Snapshot(rows_fetched=len(rows))
-    for item in items:
-        sku = str(item.get("sku") or "").strip() if isinstance(item, dict) else ""
-        if not sku:
-            raise SnapshotError(f"An item without a SKU: {item!r:.200}")
-        snapshot.items[sku] = item
-    quantities, warehouses, known_items = snapshot.quantities, snapshot.warehouses, snapshot.items
-    for row in rows:
-        try:
-            item, warehouse = row["item"], row["warehouse"]
-            sku, warehouse_id, sellable, inbound = item["sku"], warehouse["id"], row["sellable"], row["inbound"]
-        except (KeyError, TypeError):
-            sku = None
-        if (
-            sku.__class__ is str
-            and sku
-            and not sku[0].isspace()
-            and not sku[-1].isspace()
-            and warehouse_id.__class__ is int
-            and sellable.__class__ is int
-            and inbound.__class__ is int
-            and warehouse_id in warehouses
-        ):
-            sellable = sellable if sellable > 0 else 0
-            inbound = inbound if inbound > 0 else 0
-        else:
-            sku, warehouse_id, sellable, inbound, name = _row_fields(row)
-            item = row["item"] if isinstance(row.get("item"), dict) else {}
-            warehouses.setdefault(warehouse_id, name)
-        key = (sku, warehouse_id)
-        if key in quantities:
-            snapshot.duplicates += 1
-        quantities[key] = (sellable, inbound)
-        if sku not in known_items:
-            known_items[sku] = {"sku": sku, "description": item.get("description") or "", "client": None}
+    """De-duplicate and validate the pages (all at once; the pull folds them in page by page instead)."""
+    snapshot = Snapshot()
+    snapshot.add_items(items)
+    snapshot.add_rows(rows)
     return snapshot
 
 
@@ -196,12 +205,14 @@ def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
             items = client.fetch_items()
             timer.lap("fetch_items")
             set_progress(run, 1, 3, f"fetching inventory ({len(items)} items)")
-            rows = client.fetch_inventory_snapshot()
+            snapshot = Snapshot()
+            snapshot.add_items(items)
+            del items
+            # Each page is folded into the snapshot as it arrives (de-duplicated quantities, not decoded rows),
+            # so memory grows with the account's SKU × warehouse pairs, not with its JSON.
+            client.fold_inventory_snapshot(snapshot.add_rows)
             timer.lap("fetch_inventory")
-            set_progress(run, 2, 3, f"applying {len(rows)} rows")
-            snapshot = build_snapshot(items, rows)
-            del items, rows
-            timer.lap("transform")
+            set_progress(run, 2, 3, f"applying {snapshot.rows_fetched} rows")
             with transaction.atomic():
                 counts = apply_snapshot(snapshot, run=run, fetch_started_at=fetch_started_at, user=user, timer=timer)
             timer.lap("commit")  # deferred foreign-key checks of every inserted row run here

@@ -10,8 +10,9 @@ import email.utils
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
@@ -271,45 +272,58 @@ class AllocadenceClient:
         per_page: int = 100,
         workers: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Every row of every page, or an exception: a partial list would look like stock that vanished.
+        """Every row of every page, or an exception: a partial list would look like stock that vanished."""
+        rows: list[dict[str, Any]] = []
+        self.fold_all_pages(path, resource_key, rows.extend, params, per_page, workers)
+        return rows
+
+    def fold_all_pages(
+        self,
+        path: str,
+        resource_key: str,
+        fold: Callable[[list[dict[str, Any]]], object],
+        params: dict[str, Any] | None = None,
+        per_page: int = 100,
+        workers: int | None = None,
+    ) -> int:
+        """Hand every page's rows to `fold`, in page order, and return how many there were; or raise.
 
         Page 1 tells how many pages there are; the rest are fetched concurrently by a small pool because a pull
-        is dominated by round-trips, not CPU.
+        is dominated by round-trips, not CPU. At most two pages per worker are fetched ahead of `fold`, so a
+        caller that folds rows into something smaller (the stock pull) never holds the whole account's decoded
+        rows at once. If any page fails, the exception is raised after `fold` saw only earlier pages: the caller
+        must treat what it folded as lost (the pull writes nothing until every page arrived).
         """
         first_rows, meta = self.get_page(path, resource_key, 1, params, per_page)
         total_pages = int(meta.get("totalPages") or 0)
         expected = meta.get("count")
-        pages: list[list[dict[str, Any]]] = [first_rows]
+        count = len(first_rows)
+        fold(first_rows)
+        del first_rows
         if total_pages > 1:
-            pages.extend(self._fetch_pages_concurrently(path, resource_key, params, per_page, total_pages, workers))
-        rows = [row for page_rows in pages for row in page_rows]
-        if isinstance(expected, int) and len(rows) != expected:
+            pool_size = min(workers or self.snapshot_workers, total_pages - 1)
+            pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="allocadence-page")
+            pending: deque[Future[tuple[list[dict[str, Any]], dict[str, Any]]]] = deque()
+            next_page = 2
+            try:
+                while pending or next_page <= total_pages:
+                    while next_page <= total_pages and len(pending) < 2 * pool_size:
+                        pending.append(pool.submit(self.get_page, path, resource_key, next_page, params, per_page))
+                        next_page += 1
+                    rows = pending.popleft().result()[0]
+                    count += len(rows)
+                    fold(rows)
+                    del rows
+            finally:
+                # On failure do not wait for pages still retrying: the snapshot is already lost, report it now.
+                for future in pending:
+                    future.cancel()
+                pool.shutdown(wait=not pending, cancel_futures=True)
+        if isinstance(expected, int) and count != expected:
             raise TransientError(
-                f"GET {path}: got {len(rows)} rows but meta.count said {expected}; the data changed during the pull"
+                f"GET {path}: got {count} rows but meta.count said {expected}; the data changed during the pull"
             )
-        return rows
-
-    def _fetch_pages_concurrently(
-        self,
-        path: str,
-        resource_key: str,
-        params: dict[str, Any] | None,
-        per_page: int,
-        total_pages: int,
-        workers: int | None,
-    ) -> list[list[dict[str, Any]]]:
-        pool_size = min(workers or self.snapshot_workers, total_pages - 1)
-        pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="allocadence-page")
-        futures: list[Future[tuple[list[dict[str, Any]], dict[str, Any]]]] = [
-            pool.submit(self.get_page, path, resource_key, page, params, per_page) for page in range(2, total_pages + 1)
-        ]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in futures if f in done and f.exception() is not None), None)
-        # On failure do not wait for pages still retrying: the snapshot is already lost, report it now.
-        pool.shutdown(wait=failed is None, cancel_futures=True)
-        if failed is not None:
-            raise failed.exception()  # type: ignore[misc]
-        return [future.result()[0] for future in futures]
+        return count
 
     # -- items and inventory -----------------------------------------------------------------------------------
 
@@ -323,6 +337,12 @@ class AllocadenceClient:
         """The whole of /inventory as one consistent list, or an exception; never part of it."""
         params = {INVENTORY_WAREHOUSE_FILTER: warehouse_id} if warehouse_id is not None else None
         return self.fetch_all_pages("/inventory", "inventory", params, per_page, workers)
+
+    def fold_inventory_snapshot(
+        self, fold: Callable[[list[dict[str, Any]]], object], *, per_page: int = 100, workers: int | None = None
+    ) -> int:
+        """The whole of /inventory, page by page into `fold` (see `fold_all_pages`); returns the row count."""
+        return self.fold_all_pages("/inventory", "inventory", fold, None, per_page, workers)
 
     def list_items(self, modified_since: datetime | date | str | None = None) -> Iterator[dict[str, Any]]:
         params = None

@@ -82,3 +82,32 @@ def test_fetch_inventory_snapshot_empty_account(sandbox, client):
     sandbox.load_state(warehouses=[{"id": 1, "name": "Main DC"}])
 
     assert client.fetch_inventory_snapshot() == []
+
+
+def test_fold_inventory_snapshot_hands_pages_in_order_without_holding_them_all(three_thousand_rows, make_client):
+    """The pull folds pages as they arrive: every page once, in page order, at most 2 pages per worker ahead."""
+    client = make_client(snapshot_workers=2)
+    pages: list[tuple[str, int]] = []
+    ahead: list[int] = []
+
+    def fold(rows):
+        pages.append((rows[0]["item"]["sku"], rows[0]["warehouse"]["id"]))
+        ahead.append(three_thousand_rows.request_count("GET", "/inventory") - len(pages))
+
+    count = client.fold_inventory_snapshot(fold)
+
+    assert count == 3000
+    assert len(pages) == 30
+    assert pages[:2] == [("SKU-0000", 1), ("SKU-0033", 2)]
+    assert max(ahead) <= 4
+
+
+def test_fold_inventory_snapshot_failing_page_raises_after_earlier_pages(three_thousand_rows, make_client, sleeps):
+    client = make_client(max_retries=0, snapshot_workers=2)
+    three_thousand_rows.inject("http_500", path_prefix="/inventory", params={"page": 5})
+    folded = []
+
+    with pytest.raises(TransientError):
+        client.fold_inventory_snapshot(folded.append)
+
+    assert len(folded) == 4  # pages 1–4; the caller treats them as lost
