@@ -10,7 +10,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "user_roles": set()}
-    roles = user_roles(user)
+    roles = getattr(request, "_portal_roles", None)
+    if roles is None:
+        roles = request._portal_roles = user_roles(user)  # once per request: the layout and the page both ask
     items = [("Inventory", "inventory:list"), ("Jobs", "jobs:list")]
     if roles & {COORDINATOR, OPERATOR, ADMIN}:
         items.append(("Job board", "jobs:board"))

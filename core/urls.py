@@ -3,7 +3,6 @@ from django.urls import path
 from core import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("system/", views.system, name="system"),
     path("account/", views.account, name="account"),
     path("account/tokens/", views.account_tokens, name="account-tokens"),

@@ -10,22 +10,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core import services, timezones
-from core.context_processors import navigation
 from core.forms import ApiTokenForm, PreferencesForm
 from core.models import ApiToken, Preferences, SyncRun, WorkerHeartbeat
 from core.selectors import token_users_for, tokens_for_admin
 from core.system import ping_workers, queue_lengths
 
 HEARTBEAT_FRESH_SECONDS = 120
-
-
-@login_required
-def home(request):
-    """Land on the first page the user's roles allow; a plain welcome page when none exists yet."""
-    nav_items = navigation(request)["nav_items"]
-    if nav_items:
-        return redirect(nav_items[0][2])
-    return render(request, "core/home.html")
 
 
 @login_required

@@ -4,7 +4,10 @@ from django.urls import include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from inventory_portal import dashboard
+
 urlpatterns = [
+    path("", dashboard.home, name="home"),
     path("", include("core.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("inventory/", include("inventory.urls")),

@@ -94,13 +94,11 @@ def test_navigation_is_empty_for_anonymous(client):
     assert 'class="mainnav"' not in response.content.decode()
 
 
-def test_home_redirects_to_the_first_page_of_the_role(login, admin_user):
-    expected = existing(NAVIGATION_BY_ROLE["admin_user"])
-
+def test_home_is_the_dashboard_of_the_role(login, admin_user):
     response = login(admin_user).get("/")
 
-    assert response.status_code == 302
-    assert response["Location"] == expected[0][2]
+    assert response.status_code == 200
+    assert response.templates[0].name == "dashboard.html"
 
 
 def test_home_anonymous_is_redirected_to_login(client):
