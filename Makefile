@@ -64,7 +64,7 @@ fmt: install
 # listed at the end and make fails.
 # Then the 10x catalogue (issue 13): each prints how its figures grew from the run above (var/bench/*.json);
 # the databases they build are kept and reused while their size matches.
-BENCH_10X = bench/inventory_page.py:--parts:500000 bench/export.py:--rows:1000000 \
+BENCH_10X = bench/inventory_page.py:--parts:500000 bench/export.py:--rows:1000000 bench/allocadence_pull.py:--skus:100000 \
 	bench/channel_sync.py:--parts:250000:--quantities-only
 
 bench: install

@@ -16,6 +16,7 @@ Push and poll live in `allocadence.orders`; they are re-exported here so callers
 from __future__ import annotations
 
 import logging
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -236,7 +237,8 @@ def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
 def apply_snapshot(
     snapshot: Snapshot, *, run: SyncRun, fetch_started_at: datetime, user=None, timer: PhaseTimer | None = None
 ) -> dict[str, int]:
-    """The write half of a pull; call inside one transaction. Returns the run's counts.
+    """The write half of a pull; call inside one transaction. Returns the run's counts. Consumes the snapshot
+    (its items and rows are emptied as they are staged), so a 500,000-row pull holds one copy of them.
 
     Coordinators save jobs while this runs, so part locks are held only where the snapshot changes something:
     1. Unlocked: stage the snapshot and work out which parts differ from the portal (`changed_parts`), which
@@ -252,6 +254,8 @@ def apply_snapshot(
     reference = Reference(kind=Movement.ReferenceKind.SYNC_RUN, id=run.pk, label=f"Allocadence pull #{run.pk}")
     warehouses, warehouses_created = _ensure_warehouses(snapshot.warehouses)
     parts_by_sku, parts_created = _ensure_parts(snapshot.items)
+    items_fetched = len(snapshot.items)
+    snapshot.items.clear()  # consumed: 100,000 items need not outlive the parts they became
     timer.lap("parts")
 
     scope_warehouses = list(Warehouse.objects.allocadence().filter(allocadence_id__isnull=False))
@@ -261,6 +265,7 @@ def apply_snapshot(
         available_net_of_reserved=True,  # Available = In-Stock − Reserved, read with the rows it is compared to
     )
     staged, skipped_rows = _stage(snapshot, parts_by_sku, scope_warehouses)
+    del parts_by_sku
     # SPEC §4: a released job's reservation goes in the transaction that applies a snapshot fetched after
     # Allocadence confirmed the order, so that snapshot's In-Stock no longer contains the job's units.
     confirmed = list(
@@ -274,7 +279,7 @@ def apply_snapshot(
     to_lock.update(changed_parts(targets=staged.targets(scope, fetch_started_at), scope=scope))
     timer.lap("diff")
     counts = {
-        "items_fetched": len(snapshot.items),
+        "items_fetched": items_fetched,
         "rows_fetched": snapshot.rows_fetched,
         "duplicate_rows": snapshot.duplicates,
         "rows_changed": 0,
@@ -316,16 +321,18 @@ def apply_snapshot(
 
 @dataclass
 class StagedSnapshot:
-    """The snapshot keyed by portal ids: [(part, warehouse, default location, sellable, inbound)]."""
+    """The snapshot keyed by portal ids: (part, warehouse, default location, sellable, inbound) per row, kept as
+    five arrays of 64-bit integers (40 bytes a row, where a tuple of five ints takes over 100)."""
 
-    rows: list[tuple[int, int, int, int, int]]
+    columns: tuple[array, array, array, array, array]
     location_of: dict[int, int]  # warehouse id -> its default location id
 
-    def _rows_for(self, scope: TargetScope):
+    def _rows_for(self, scope: TargetScope) -> Iterator[tuple[int, int, int, int, int]]:
+        rows = zip(*self.columns, strict=True)
         if scope.part_ids is None:
-            return self.rows
+            return rows
         parts = scope.part_ids
-        return [row for row in self.rows if row[0] in parts]
+        return (row for row in rows if row[0] in parts)
 
     def external_drops(self, scope: TargetScope) -> dict[tuple[int, int], int]:
         """Units unreleased jobs hold beyond Allocadence's In-Stock, per (part, warehouse) of the scope.
@@ -333,14 +340,18 @@ class StagedSnapshot:
         unreleased = reserved_by_unreleased_jobs(warehouse_ids=scope.warehouse_ids, part_ids=scope.part_ids)
         if not unreleased:
             return {}
-        sellable = {(part_id, warehouse_id): s for part_id, warehouse_id, _, s, _ in self._rows_for(scope)}
+        sellable = {
+            (part_id, warehouse_id): s
+            for part_id, warehouse_id, _, s, _ in self._rows_for(scope)
+            if (part_id, warehouse_id) in unreleased
+        }
         drops = {}
         for pair, held in unreleased.items():
             if (excess := external_drop_excess(in_stock=sellable.get(pair, 0), reserved_unreleased=held)) > 0:
                 drops[pair] = excess
         return drops
 
-    def targets(self, scope: TargetScope, fetch_started_at: datetime) -> list[tuple[int, int, int, str, int]]:
+    def targets(self, scope: TargetScope, fetch_started_at: datetime) -> Iterator[tuple[int, int, int, str, int]]:
         """In-Stock (the scope makes it Available = In-Stock − Reserved) and Ordered = inbound + what the portal
         ordered that this snapshot cannot contain yet, from what is committed now, for the scope's parts."""
         # Purchase orders the portal has ordered but Allocadence had not acknowledged when this fetch started
@@ -350,35 +361,41 @@ class StagedSnapshot:
         )
         if scope.part_ids is not None:
             portal_ordered = {pair: q for pair, q in portal_ordered.items() if pair[0] in scope.part_ids}
-        # Zero targets are left out: the scope sets every row without a target to zero anyway.
-        targets: list[tuple[int, int, int, str, int]] = []
-        append = targets.append
+        # Zero targets are left out: the scope sets every row without a target to zero anyway. Yielded, not
+        # listed: the apply folds them straight into its own structures (500,000 rows make 1,000,000 targets).
         available_type, ordered_type = StockType.AVAILABLE.value, StockType.ORDERED.value
         for part_id, warehouse_id, location_id, sellable, incoming in self._rows_for(scope):
             if sellable:
-                append((part_id, warehouse_id, location_id, available_type, sellable))
+                yield (part_id, warehouse_id, location_id, available_type, sellable)
             incoming += portal_ordered.pop((part_id, warehouse_id), 0) if portal_ordered else 0
             if incoming:
-                append((part_id, warehouse_id, location_id, ordered_type, incoming))
+                yield (part_id, warehouse_id, location_id, ordered_type, incoming)
         for (part_id, warehouse_id), quantity in portal_ordered.items():  # ordered here, not in the snapshot
-            append((part_id, warehouse_id, self.location_of[warehouse_id], ordered_type, quantity))
-        return targets
+            yield (part_id, warehouse_id, self.location_of[warehouse_id], ordered_type, quantity)
 
 
 def _stage(snapshot: Snapshot, parts_by_sku: dict[str, int], scope_warehouses) -> tuple[StagedSnapshot, int]:
     """The snapshot's rows with portal ids; rows of an Allocadence id a local warehouse carries are skipped
-    (never overwrite local stock) and counted."""
+    (never overwrite local stock) and counted. Consumes `snapshot.quantities` (emptied as it is read), so the
+    pull never holds both copies of 500,000 rows."""
     placed = {w.allocadence_id: (w.id, default_location(w).id) for w in scope_warehouses}
-    rows = []
-    append = rows.append
+    columns = tuple(array("q") for _ in range(5))
+    parts, warehouses, locations, sellables, inbounds = (column.append for column in columns)
     skipped = 0
-    for (sku, allocadence_id), (sellable, incoming) in snapshot.quantities.items():
+    quantities = snapshot.quantities
+    while quantities:
+        (sku, allocadence_id), (sellable, incoming) = quantities.popitem()
         place = placed.get(allocadence_id)
         if place is None:
             skipped += 1
             continue
-        append((parts_by_sku[sku], place[0], place[1], sellable, incoming))
-    return StagedSnapshot(rows=rows, location_of=dict(placed.values())), skipped
+        parts(parts_by_sku[sku])
+        warehouses(place[0])
+        locations(place[1])
+        sellables(sellable)
+        inbounds(incoming)
+    snapshot.quantities = {}  # a dict keeps its table after popitem(); let it go
+    return StagedSnapshot(columns=columns, location_of=dict(placed.values())), skipped
 
 
 def _ensure_warehouses(seen: dict[int, str]) -> tuple[dict[int, Warehouse], int]:

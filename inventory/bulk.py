@@ -14,7 +14,6 @@ On SQLite (the embedded `make run` default) the deltas are computed in Python an
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -255,9 +254,7 @@ def _bulk_settings(cursor):
 
 def _stage(cursor, wanted) -> None:
     """COPY the targets into the transaction's temporary table (zero targets by one INSERT) and analyse it."""
-    # Zero targets need no row when a scope fills them in, but an unscoped zero target must be seen.
-    buffer = io.StringIO()
-    buffer.writelines(
+    lines = (
         f"{part_id}\t{warehouse_id}\t{location_id}\t{type_}\t{quantity}\n"
         for (part_id, location_id, type_), (warehouse_id, quantity) in wanted.items()
         if quantity
@@ -267,15 +264,13 @@ def _stage(cursor, wanted) -> None:
         for (part_id, location_id, type_), (warehouse_id, quantity) in wanted.items()
         if not quantity
     ]
-    buffer.seek(0)
     cursor.execute(f"DROP TABLE IF EXISTS {_TARGETS}")
     cursor.execute(
         f"CREATE TEMP TABLE {_TARGETS} (part_id bigint NOT NULL, warehouse_id bigint NOT NULL, "
         "location_id bigint NOT NULL, type varchar(16) NOT NULL, target bigint NOT NULL) ON COMMIT DROP"
     )
-    cursor.copy_expert(
-        f"COPY {_TARGETS} (part_id, warehouse_id, location_id, type, target) FROM STDIN", buffer, 1 << 20
-    )
+    columns = "part_id, warehouse_id, location_id, type, target"
+    cursor.copy_expert(f"COPY {_TARGETS} ({columns}) FROM STDIN", _LineReader(lines), 1 << 20)
     if zero_targets:
         cursor.execute(
             f"INSERT INTO {_TARGETS} (part_id, warehouse_id, location_id, type, target) "
@@ -287,6 +282,26 @@ def _stage(cursor, wanted) -> None:
     # Temp tables are never auto-analysed: without statistics the planner guesses ~1,000 rows and sizes
     # hashes and sorts (and picks join orders) for that, whatever the real 200,000.
     cursor.execute(f"ANALYZE {_TARGETS}")
+
+
+class _LineReader:
+    """A file for COPY FROM STDIN that reads lines from an iterator about `size` characters at a time, so
+    1,000,000 targets never sit in memory as one text."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+
+    def read(self, size: int = -1) -> str:
+        chunk, length = [], 0
+        for line in self._lines:
+            chunk.append(line)
+            length += len(line)
+            if 0 <= size <= length:
+                break
+        return "".join(chunk)
+
+    def readline(self, size: int = -1) -> str:
+        return next(self._lines, "")
 
 
 def _deltas(scope: TargetScope | None) -> str:
