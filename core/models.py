@@ -93,11 +93,6 @@ class SyncRun(models.Model):
         return min(100, round(100 * self.progress_done / self.progress_total))
 
     @property
-    def count_pairs(self) -> list[tuple[str, object]]:
-        """The counts as pairs: templates can't iterate `counts.items` when a count is itself named "items"."""
-        return sorted(self.counts.items()) if isinstance(self.counts, dict) else []
-
-    @property
     def duration(self):
         if self.finished_at is None:
             return None

@@ -125,4 +125,5 @@ def test_system_sync_runs_list_counts_even_one_named_items(login, admin_user):
     response = login(admin_user).get("/system/")
 
     assert response.status_code == 200
-    assert "items: 7, rows: 3" in response.content.decode()
+    html = response.content.decode()
+    assert '<span class="run-count">Rows: 3</span>, <span class="run-count">Items: 7</span>' in html
