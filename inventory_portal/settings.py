@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "allocadence",
     "channels",
     "purchasing",
+    "bom",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BomConfig(AppConfig):
+    name = "bom"
+    verbose_name = "Bills of materials"
