@@ -1,17 +1,11 @@
 """The outbox for Allocadence order pushes: a row in the release transaction, a task after commit."""
 
-import functools
-
-from celery import current_app
 from django.db import transaction
 
 from allocadence.models import OrderPush
+from core.enqueue import enqueue_on_commit
 
 PUSH_TASK_NAME = "allocadence.tasks.push_job_order_task"
-
-
-def _send_push_task(push_id: int) -> None:
-    current_app.send_task(PUSH_TASK_NAME, args=[push_id])
 
 
 def enqueue_job_order(job, *, warehouse=None) -> OrderPush:
@@ -29,5 +23,5 @@ def enqueue_job_order(job, *, warehouse=None) -> OrderPush:
             job=job, defaults={"order_number": job.number, "warehouse": warehouse}
         )
         if created:
-            transaction.on_commit(functools.partial(_send_push_task, push.id))
+            enqueue_on_commit(PUSH_TASK_NAME, push.id)
     return push

@@ -1,11 +1,8 @@
 """The Allocadence sync page (runs, warehouses to review, failed pushes), Pull now and Retry."""
 
-from functools import partial
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from allocadence.freshness import stock_freshness
 from allocadence.models import OrderPush
 from allocadence.orders import retry_push
+from core.enqueue import enqueue_on_commit
 from core.models import SyncRun
 from core.scoping import get_scoped_or_404, scope_to_user
 from inventory.models import Warehouse
@@ -54,10 +52,8 @@ def runs(request):
 def pull_now(request):
     if not request.user.has_perm("core.view_system"):
         raise PermissionDenied
-    from allocadence.tasks import pull_stock_task
-
     run = SyncRun.objects.create(kind=SyncRun.Kind.ALLOCADENCE_PULL, detail="queued from the sync page")
-    transaction.on_commit(partial(pull_stock_task.delay, run.pk))
+    enqueue_on_commit("allocadence.tasks.pull_stock_task", run.pk)
     messages.success(request, f"Allocadence pull #{run.pk} queued.")
     return redirect("allocadence:runs")
 
@@ -71,9 +67,7 @@ def retry(request, push_id: int):
         OrderPush.objects.select_related("job"), request.user, client_field="job__client", pk=push_id
     )
     if retry_push(push=push):
-        from allocadence.tasks import push_job_order_task
-
-        transaction.on_commit(partial(push_job_order_task.delay, push.pk))
+        enqueue_on_commit("allocadence.tasks.push_job_order_task", push.pk)
         messages.success(request, f"Order {push.order_number} queued for Allocadence again.")
     else:
         messages.info(request, f"Order {push.order_number} is not failed any more ({push.get_status_display()}).")

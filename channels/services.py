@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -34,6 +33,7 @@ from channels.adapters import (
 from channels.locks import claim_due_records, wait_for_xact_lock
 from channels.models import Channel, SkuMapping, SyncRecord
 from channels.quantities import planned_records_sql
+from core.enqueue import enqueue_on_commit
 from core.models import SyncRun
 
 logger = logging.getLogger(__name__)
@@ -561,10 +561,8 @@ def force_push(*, records_qs_or_ids, user) -> int:
 
 
 def _queue_push(channel_ids: Iterable[int]) -> None:
-    from channels.tasks import push_channel_task
-
     for channel_id in channel_ids:
-        transaction.on_commit(partial(push_channel_task.delay, channel_id))
+        enqueue_on_commit("channels.tasks.push_channel_task", channel_id)
 
 
 def channels_with_due_records(*, channel: Channel | None = None) -> list[int]:

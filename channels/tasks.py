@@ -3,11 +3,11 @@
 import logging
 
 from celery import shared_task
-from django.db import transaction
 
 from channels import services
 from channels.locks import try_run_lock
 from channels.models import Channel
+from core.enqueue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def sync_channels_task(channel_code: str | None = None, full: bool = False) -> d
         for channel in channels:
             channel_ids.extend(services.channels_with_due_records(channel=channel))
         for channel_id in sorted(set(channel_ids)):
-            transaction.on_commit(push_channel_task.s(channel_id).delay)
+            enqueue_on_commit("channels.tasks.push_channel_task", channel_id)
         return {"planned": planned, "channels": len(set(channel_ids))}
 
 

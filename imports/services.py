@@ -2,12 +2,12 @@
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.enqueue import enqueue_on_commit
 from imports.engine import CsvRow, Importer, ImportRejected, RowError, get_importer, read_csv
 from imports.models import ImportBatch
 
@@ -70,8 +70,6 @@ def preview_import(*, kind: str, client, user, uploaded_file) -> ImportBatch:
 
 def queue_import(*, batch: ImportBatch, user) -> bool:
     """Hand a previewed batch to the worker. False when it was not in a state to be queued."""
-    from imports.tasks import apply_import_task
-
     with transaction.atomic():
         queued = (
             ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PREVIEWED, errors=[])
@@ -80,16 +78,14 @@ def queue_import(*, batch: ImportBatch, user) -> bool:
         )
         if queued:
             user_id = user.pk if user is not None and user.is_authenticated else None
-            transaction.on_commit(partial(apply_import_task.delay, batch.pk, user_id))
+            enqueue_on_commit("imports.tasks.apply_import_task", batch.pk, user_id)
     return bool(queued)
 
 
 def queue_stale_import(*, batch: ImportBatch, user) -> None:
     """Hand a batch whose worker died mid-apply to a worker again; apply_import decides if it may run."""
-    from imports.tasks import apply_import_task
-
     user_id = user.pk if user is not None and user.is_authenticated else None
-    transaction.on_commit(partial(apply_import_task.delay, batch.pk, user_id))
+    enqueue_on_commit("imports.tasks.apply_import_task", batch.pk, user_id)
 
 
 def apply_import(batch_id: int, user) -> ImportBatch:

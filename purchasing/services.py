@@ -9,19 +9,18 @@ in opposite orders.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
+from core.enqueue import enqueue_on_commit
 from inventory.locks import lock_parts
 from inventory.models import InventoryRow, Location, Movement, Part, StockType, Warehouse
 from inventory.services import Reference, StockChange, apply_stock_changes, default_location
@@ -207,10 +206,6 @@ def _user(user):
 # --- order ----------------------------------------------------------------------------------------------------
 
 
-def _send_push_task(push_id: int) -> None:
-    current_app.send_task(PUSH_TASK_NAME, args=[push_id], queue="allocadence")
-
-
 def order_purchase_order(*, po: PurchaseOrder, user) -> PurchaseOrder:
     """Draft → Ordered: Planned becomes Ordered (On-Order rises at once).
 
@@ -237,7 +232,7 @@ def order_purchase_order(*, po: PurchaseOrder, user) -> PurchaseOrder:
         if po.warehouse.is_allocadence:
             push, created = PurchaseOrderPush.objects.get_or_create(po=po, defaults={"order_number": po.number})
             if created:
-                transaction.on_commit(functools.partial(_send_push_task, push.id))
+                enqueue_on_commit(PUSH_TASK_NAME, push.id, queue="allocadence")
     return po
 
 

@@ -107,7 +107,7 @@ def test_board_move_to_an_unknown_column_changes_nothing(released, operator, log
 def test_board_statuses_answer_out_of_band_badges_of_the_users_jobs(
     client_a, client_b, coordinator, operator, login, monkeypatch, make_job
 ):
-    monkeypatch.setattr(outbox, "_send_push_task", lambda push_id: None)
+    monkeypatch.setattr(outbox, "enqueue_on_commit", lambda *args, **options: None)
     alc = make_warehouse("ALB", source=Warehouse.Source.ALLOCADENCE)
     mine, theirs = make_part(client_a, "ALB-A"), make_part(client_b, "ALB-B")
     put_stock(mine, alc, 5)

@@ -93,7 +93,7 @@ def test_board_refreshes_allocadence_status_without_reload(
 ):
     # given a released job whose order was sent to Allocadence
     settings.BOARD_POLL_SECONDS = 1
-    monkeypatch.setattr(outbox, "_send_push_task", lambda push_id: None)
+    monkeypatch.setattr(outbox, "enqueue_on_commit", lambda *args, **options: None)
     warehouse = make_warehouse("ALP", source=Warehouse.Source.ALLOCADENCE)
     job = _released(client_a, coordinator, warehouse, "ALP-SHEET")
     OrderPush.objects.filter(job=job).update(status=OrderPush.Status.SENT, order_status="open")
