@@ -10,10 +10,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Count, Exists, F, OuterRef
 from django.http import FileResponse, Http404, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from channels import exports
@@ -30,6 +31,7 @@ from inventory.models import Part
 
 PAGE_SIZE = 50
 FORCE_PUSH_PERMISSION = "channels.force_push_syncrecord"
+MESSAGE_SKUS = 3  # a Force Push of at most this many records of one channel names their SKUs
 
 
 def _filters_querystring(params) -> str:
@@ -128,10 +130,38 @@ def _require_force_push(user) -> None:
         raise PermissionDenied("Force Push is for admins.")
 
 
-def _after_force_push(request, moved: int):
+def force_push_message(user, moved: int, since) -> str:
+    """ "Force Push: 1 record (SKU AC-BAN-037 on Acme Shopify store) queued", from the records this user's
+    Force Push just moved (one small read: at most a page of them, grouped by channel)."""
+    if not moved:
+        return "Force Push: nothing queued (none of those records is in Error any more)."
+    rows = list(
+        SyncRecord.objects.for_user(user)
+        .filter(force_pushed_by=user, force_pushed_at__gte=since)
+        .values_list("channel_name", "sku")
+        .order_by("channel_name", "sku")[: MESSAGE_SKUS + 1]
+        if moved <= MESSAGE_SKUS
+        else SyncRecord.objects.none()
+    )
+    noun = f"{moved:,} record{'' if moved == 1 else 's'}"
+    channels = sorted({name for name, _ in rows})
+    if rows and len(rows) == moved and len(channels) == 1:
+        return f"Force Push: {noun} (SKU {', '.join(sku for _, sku in rows)} on {channels[0]}) queued"
+    per_channel = (
+        SyncRecord.objects.for_user(user)
+        .filter(force_pushed_by=user, force_pushed_at__gte=since)
+        .values("channel_name")
+        .annotate(n=Count("id"))
+        .order_by("-n", "channel_name")
+    )
+    said = ", ".join(f"{row['n']:,} on {row['channel_name']}" for row in per_channel)
+    return f"Force Push: {noun} ({said}) queued"
+
+
+def _after_force_push(request, moved: int, since):
     """htmx: the refreshed log region in place; otherwise a message and back to the same filters."""
     querystring = _filters_querystring(QueryDict(request.POST.get("querystring", "")))
-    notice = f"{moved} record{'' if moved == 1 else 's'} queued"
+    notice = force_push_message(request.user, moved, since)
     if request.htmx:
         params = QueryDict(querystring)
         return render(request, "channels/_sync_log.html", _sync_log_context(request, params, notice=notice))
@@ -144,19 +174,20 @@ def _after_force_push(request, moved: int):
 def force_push_records(request):
     """The selected records (`ids`), or with `all_matching` every Error record matching the carried filters."""
     _require_force_push(request.user)
+    since = timezone.now()
     if request.POST.get("all_matching"):
         filterset = sync_log_filter(request.user, QueryDict(request.POST.get("querystring", "")), request=request)
         if not filterset.is_valid():
             return HttpResponseBadRequest("Invalid filters.")
         moved = force_push(records_qs_or_ids=filterset.matching_errors(), user=request.user)
-        return _after_force_push(request, moved)
+        return _after_force_push(request, moved, since)
     try:
         ids = sorted({int(value) for value in request.POST.getlist("ids")})
     except ValueError:
         return HttpResponseBadRequest("Record ids must be numbers.")
     if not ids:
         if request.htmx:
-            return _after_force_push(request, 0)
+            return _after_force_push(request, 0, since)
         messages.warning(request, "Select the records to Force Push.")
         return redirect(
             reverse("channels:sync") + "?" + _filters_querystring(QueryDict(request.POST.get("querystring", "")))
@@ -165,7 +196,7 @@ def force_push_records(request):
     if visible != len(ids):
         raise Http404("No such sync record.")
     moved = force_push(records_qs_or_ids=ids, user=request.user)
-    return _after_force_push(request, moved)
+    return _after_force_push(request, moved, since)
 
 
 @login_required
@@ -173,8 +204,9 @@ def force_push_records(request):
 def force_push_record(request, pk: int):
     _require_force_push(request.user)
     record = get_scoped_or_404(SyncRecord.objects.only("pk", "client_id"), request.user, pk=pk)
+    since = timezone.now()
     moved = force_push(records_qs_or_ids=[record.pk], user=request.user)
-    return _after_force_push(request, moved)
+    return _after_force_push(request, moved, since)
 
 
 # --- Export ------------------------------------------------------------------------------

@@ -35,8 +35,9 @@ with a progress bar, and the guarantee that a batch is applied at most once
 (`imports.services.preview_import` / `apply_import`).
 
 Optional hook: `preview_counts(clean_rows, *, client) -> dict[str, int]` adds figures to
-the preview ("will change", "new", ...); it must not write. `max_rows` (100,000) and
-`max_bytes` (20 MB) are class attributes an importer may lower.
+the preview ("will change", "new", ...); it must not write. `preview_changes(clean_rows, *, client) ->
+dict[line, str]` says per previewed row what applying does ("166 → 160"); rows with errors are
+highlighted. `max_rows` (100,000) and `max_bytes` (20 MB) are class attributes an importer may lower.
 
 At apply time the engine reads the stored file again and calls `validate` again (data
 may have changed since the preview), so `validate` must not write and clean rows need
@@ -124,6 +125,11 @@ class Importer:
         raise NotImplementedError
 
     def preview_counts(self, clean_rows: list, *, client) -> dict[str, int]:
+        return {}
+
+    def preview_changes(self, clean_rows: list, *, client) -> dict[int, str]:
+        """What applying would do to each of these rows, by line ("166 → 160", "new part"); must not write.
+        Called with the clean rows of the preview's first lines only."""
         return {}
 
 

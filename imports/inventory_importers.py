@@ -134,6 +134,31 @@ class PartsImporter(Importer):
                     )
         return parsed, errors
 
+    def preview_changes(self, clean_rows, *, client):
+        existing = {
+            part.sku: part
+            for part in Part.objects.filter(client=client, sku__in=[row.sku for row in clean_rows]).only(
+                "sku", "description", "kind", "low_stock_threshold", "is_active"
+            )
+        }
+        changes = {}
+        for row in clean_rows:
+            part = existing.get(row.sku)
+            if part is None:
+                changes[row.line] = "new part"
+                continue
+            said = []
+            if part.description != row.description:
+                said.append("description")
+            if part.kind != row.kind:
+                said.append(f"kind {part.kind} \u2192 {row.kind}")
+            if part.low_stock_threshold != row.low_stock_threshold:
+                said.append(f"threshold {part.low_stock_threshold:,} \u2192 {row.low_stock_threshold:,}")
+            if row.is_active is not None and part.is_active != row.is_active:
+                said.append("active" if row.is_active else "inactive")
+            changes[row.line] = ", ".join(said) if said else "unchanged"
+        return changes
+
     def preview_counts(self, clean_rows, *, client):
         existing = _parts_by_sku(client, {row.sku for row in clean_rows})
         return {"new parts": sum(row.sku not in existing for row in clean_rows), "existing parts": len(existing)}
@@ -316,6 +341,19 @@ class InventoryImporter(Importer):
             if len(errors) == row_errors:
                 clean.append(QuantityRow(line, part.id, warehouse.id, location_id, type_, quantity, reason))
         return clean, errors
+
+    def preview_changes(self, clean_rows, *, client):
+        current = _current_quantities(clean_rows)
+        changes = {}
+        for row in clean_rows:
+            before = current.get((row.part_id, row.location_id, row.type), 0)
+            label = StockType(row.type).label
+            changes[row.line] = (
+                f"{label} {before:,} \u2192 {row.quantity:,}"
+                if before != row.quantity
+                else f"{label} {before:,}, unchanged"
+            )
+        return changes
 
     def preview_counts(self, clean_rows, *, client):
         current = _current_quantities(clean_rows)

@@ -31,11 +31,15 @@ def _errors_json(errors: list[RowError]) -> list[dict]:
     ]
 
 
-def _preview_json(importer: Importer, rows: list[CsvRow]) -> dict:
+def _preview_json(importer: Importer, rows: list[CsvRow], clean_rows: list, client) -> dict:
     header = list(rows[0].keys()) if rows else importer.all_columns
+    shown = rows[:PREVIEW_ROWS]
+    lines = {row.line for row in shown}
+    changes = importer.preview_changes([r for r in clean_rows if r.line in lines], client=client) if lines else {}
     return {
         "columns": header,
-        "rows": [{"line": row.line, "values": [row[name] for name in header]} for row in rows[:PREVIEW_ROWS]],
+        "rows": [{"line": row.line, "values": [row[name] for name in header]} for row in shown],
+        "changes": {str(line): text for line, text in changes.items()},
     }
 
 
@@ -57,7 +61,7 @@ def preview_import(*, kind: str, client, user, uploaded_file) -> ImportBatch:
     batch.row_count = len(rows)
     batch.progress_total = len(rows)
     batch.errors = _errors_json(errors)
-    batch.preview = _preview_json(importer, rows)
+    batch.preview = _preview_json(importer, rows, clean_rows, client)
     if not errors:
         batch.summary = {"rows": len(rows), **importer.preview_counts(clean_rows, client=client)}
     size = getattr(uploaded_file, "size", None)

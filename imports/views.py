@@ -69,7 +69,19 @@ def batch_list(request):
 def preview(request, pk: int):
     batch, importer = _batch_for(request, pk)
     errors = Paginator(batch.errors, ERRORS_PER_PAGE).get_page(request.GET.get("page"))
+    problems: dict[int, list[str]] = {}
+    for error in batch.errors:
+        problems.setdefault(error["row"], []).append(
+            f"{error['column']}: {error['reason']}" if error["column"] else error["reason"]
+        )
+    changes = (batch.preview or {}).get("changes") or {}
+    preview_rows = [
+        {**row, "problems": problems.get(row["line"], []), "change": changes.get(str(row["line"]), "")}
+        for row in (batch.preview or {}).get("rows", [])
+    ]
     context = {
+        "preview_rows": preview_rows,
+        "show_changes": bool(changes),
         "batch": batch,
         "importer": importer,
         "errors_page": errors,

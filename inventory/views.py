@@ -1,5 +1,6 @@
 """Inventory pages: the list, the part page with its manual operations, the export. Thin: forms, services, render."""
 
+from collections import defaultdict
 from types import SimpleNamespace
 
 from django.contrib import messages
@@ -325,7 +326,7 @@ def part_operation(request, part_id: int, operation: str):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            _run_operation(operation, part=part, data=data, user=request.user)
+            movements = _run_operation(operation, part=part, data=data, user=request.user)
         except ValidationError as exc:
             for field, errors in (exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}).items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -333,21 +334,67 @@ def part_operation(request, part_id: int, operation: str):
             form.add_error(None, str(exc))
             status = 409
         else:
-            messages.success(request, f"{form.title}: {part.sku} — done.")
+            messages.success(request, operation_message(operation, part=part, data=data, movements=movements))
             return redirect(reverse("inventory:part", args=[part.id]))
     context = _part_context(request, part, forms={operation: form})
     context["open_operation"] = operation
     return render(request, "inventory/part.html", context, status=status)
 
 
-def _run_operation(operation: str, *, part: Part, data: dict, user) -> None:
+def _place(location) -> str:
+    """MAIN for a warehouse's default location, MAIN/A1 for another."""
+    return location.warehouse.code if location.is_default else str(location)
+
+
+def _signed(delta: int) -> str:
+    return f"+{delta:,}" if delta > 0 else f"\u2212{-delta:,}"  # a real minus sign
+
+
+def operation_message(operation: str, *, part: Part, data: dict, movements) -> str:
+    """ "Adjusted AC-BAN-037 at MAIN by −6 (Available 166 → 160)": what changed and each figure before → after.
+
+    After = the warehouse's figure read now; before = after − what these movements changed there.
+    """
+    net: dict[tuple[int, str], int] = defaultdict(int)
+    for movement in movements:
+        net[(movement.warehouse_id, movement.type)] += movement.delta
+    levels = {
+        level.warehouse_id: level
+        for level in StockLevel.objects.filter(part=part, warehouse_id__in={w for w, _ in net}).select_related(
+            "warehouse"
+        )
+    }
+    many = len({w for w, _ in net}) > 1
+    figures_said = []
+    for (warehouse_id, type_), delta in sorted(
+        net.items(), key=lambda item: (levels[item[0][0]].warehouse.code, item[0][1])
+    ):
+        level = levels[warehouse_id]
+        after = getattr(level, type_)
+        where = f" at {level.warehouse.code}" if many else ""
+        figures_said.append(f"{StockType(type_).label}{where} {after - delta:,} \u2192 {after:,}")
+    if operation == "move":
+        source, target = _place(data["from_location"]), _place(data["to_location"])
+        said = f"Moved {data['quantity']:,} {part.sku} from {source} to {target}"
+    elif operation == "adjust":
+        said = f"Adjusted {part.sku} at {_place(data['location'])} by {_signed(data['delta'])}"
+    elif operation == "create":
+        said = f"Added {data['quantity']:,} {part.sku} at {_place(data['location'])}"
+    elif operation == "obsolete":
+        said = f"Marked {data['quantity']:,} {part.sku} obsolete at {_place(data['location'])}"
+    else:
+        said = f"Removed {data['quantity']:,} {part.sku} from {_place(data['location'])}"
+    return f"{said} ({', '.join(figures_said)})" if figures_said else f"{said}."
+
+
+def _run_operation(operation: str, *, part: Part, data: dict, user):
     common = {"part": part, "reason": data["reason"], "user": user}
     if operation == "create":
-        services.create_stock(location=data["location"], type=data["type"], quantity=data["quantity"], **common)
+        return services.create_stock(location=data["location"], type=data["type"], quantity=data["quantity"], **common)
     elif operation == "adjust":
-        services.adjust_stock(location=data["location"], type=data["type"], delta=data["delta"], **common)
+        return services.adjust_stock(location=data["location"], type=data["type"], delta=data["delta"], **common)
     elif operation == "move":
-        services.move_stock(
+        return services.move_stock(
             from_location=data["from_location"],
             to_location=data["to_location"],
             type=data["type"],
@@ -355,9 +402,9 @@ def _run_operation(operation: str, *, part: Part, data: dict, user) -> None:
             **common,
         )
     elif operation == "obsolete":
-        services.mark_obsolete(location=data["location"], quantity=data["quantity"], **common)
+        return services.mark_obsolete(location=data["location"], quantity=data["quantity"], **common)
     elif operation == "remove":
-        services.remove_stock(location=data["location"], type=data["type"], quantity=data["quantity"], **common)
+        return services.remove_stock(location=data["location"], type=data["type"], quantity=data["quantity"], **common)
 
 
 @login_required

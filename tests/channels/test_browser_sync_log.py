@@ -37,7 +37,7 @@ def test_browser_admin_force_pushes_archival_errors_and_exports_the_log(
     page.evaluate("window.noFullReload = true")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Force push all 2 errors matching these filters").click()
-    page.get_by_text("2 records queued").wait_for()
+    page.get_by_text(re.compile(r"^Force Push: 2 records \(1 on .+, 1 on .+\) queued$")).wait_for()
     assert page.evaluate("window.noFullReload") is True  # htmx swapped the log in place
     assert table.locator("tr").first.inner_text().strip() == "No sync records match these filters."
     assert sorted(queued) == sorted({world.channel_a.pk, world.channel_a2.pk})

@@ -59,6 +59,15 @@ def test_force_push_get_is_not_allowed(login, admin_user, world):
     assert SyncRecord.objects.get(pk=world.records["a_error"].pk).status == Status.ERROR
 
 
+def queued_one(record) -> str:
+    return f"Force Push: 1 record (SKU {record.sku} on {record.channel_name}) queued"
+
+
+def queued_two(world) -> str:
+    first, second = sorted([world.records["a_error"].channel_name, world.records["a2_error"].channel_name])
+    return f"Force Push: 2 records (1 on {first}, 1 on {second}) queued"
+
+
 def test_force_push_one_moves_the_error_back_to_in_process_and_records_who_and_when(
     login, admin_user, world, django_capture_on_commit_callbacks
 ):
@@ -80,7 +89,7 @@ def test_force_push_one_moves_the_error_back_to_in_process_and_records_who_and_w
     assert record.force_pushed_at is not None
     assert len(callbacks) == 1  # its channel's push task is queued after commit
     followed = login(admin_user).get(response["Location"])
-    assert [str(message) for message in followed.context["messages"]] == ["1 record queued"]
+    assert [str(message) for message in followed.context["messages"]] == [queued_one(record)]
 
 
 def test_force_push_one_on_a_success_record_moves_nothing(login, admin_user, world):
@@ -88,7 +97,9 @@ def test_force_push_one_on_a_success_record_moves_nothing(login, admin_user, wor
 
     response = login(admin_user).post(one(world.records["a_success"]), follow=True)
 
-    assert [str(message) for message in response.context["messages"]] == ["0 records queued"]
+    assert [str(message) for message in response.context["messages"]] == [
+        "Force Push: nothing queued (none of those records is in Error any more)."
+    ]
     assert snapshot() == before
 
 
@@ -99,7 +110,7 @@ def test_force_push_selected_moves_only_error_records(login, admin_user, world):
     response = login(admin_user).post(BULK, {"ids": chosen}, follow=True)
 
     after = snapshot()
-    assert [str(message) for message in response.context["messages"]] == ["2 records queued"]
+    assert [str(message) for message in response.context["messages"]] == [queued_two(world)]
     changed = {pk for pk in after if after[pk] != before[pk]}
     assert changed == world.ids("a_error", "a2_error")
     assert {after[pk][0] for pk in changed} == {Status.IN_PROCESS}
@@ -110,7 +121,7 @@ def test_force_push_all_matching_uses_the_carried_filters(login, admin_user, wor
         BULK, {"all_matching": "1", "querystring": "view=archival&channel=amz-a"}, follow=True
     )
 
-    assert [str(message) for message in response.context["messages"]] == ["1 record queued"]
+    assert [str(message) for message in response.context["messages"]] == [queued_one(world.records["a2_error"])]
     statuses = dict(SyncRecord.objects.values_list("pk", "status"))
     assert statuses[world.records["a2_error"].pk] == Status.IN_PROCESS
     assert statuses[world.records["a_error"].pk] == Status.ERROR  # other channel: not matching
@@ -124,7 +135,9 @@ def test_force_push_all_matching_with_a_non_error_status_filter_moves_nothing(lo
         BULK, {"all_matching": "1", "querystring": "view=archival&status=success"}, follow=True
     )
 
-    assert [str(message) for message in response.context["messages"]] == ["0 records queued"]
+    assert [str(message) for message in response.context["messages"]] == [
+        "Force Push: nothing queued (none of those records is in Error any more)."
+    ]
     assert snapshot() == before
 
 
@@ -137,9 +150,13 @@ def test_force_push_double_submit_is_idempotent(login, admin_user, world):
     second = http.post(BULK, {"all_matching": "1", "querystring": "view=archival"}, follow=True)
     third = http.post(one(record), follow=True)
 
-    assert [str(m) for m in first.context["messages"]] == ["2 records queued"]
-    assert [str(m) for m in second.context["messages"]] == ["0 records queued"]
-    assert [str(m) for m in third.context["messages"]] == ["0 records queued"]
+    assert [str(m) for m in first.context["messages"]] == [queued_two(world)]
+    assert [str(m) for m in second.context["messages"]] == [
+        "Force Push: nothing queued (none of those records is in Error any more)."
+    ]
+    assert [str(m) for m in third.context["messages"]] == [
+        "Force Push: nothing queued (none of those records is in Error any more)."
+    ]
     assert snapshot() == after_first  # attempts, force_pushed_at, updated_at unchanged
 
 
@@ -152,7 +169,7 @@ def test_force_push_with_htmx_answers_the_refreshed_log_in_place(login, admin_us
     assert [template.name for template in response.templates][0] == "channels/_sync_log.html"
     content = response.content.decode()
     assert content.lstrip().startswith('<section id="sync-log"')
-    assert "1 record queued" in content
+    assert queued_one(world.records["a_error"]) in content
     assert {record.pk for record in response.context["records"]} == world.ids("a_success", "a2_error")
 
 
@@ -160,3 +177,28 @@ def test_force_push_selected_with_bad_ids_is_400(login, admin_user, world):
     response = login(admin_user).post(BULK, {"ids": ["x"]})
 
     assert response.status_code == 400
+
+
+def test_force_push_message_names_up_to_three_skus_of_one_channel(login, admin_user, client_a):
+    from tests.channels.ui_factories import make_channel, make_record
+
+    channel = make_channel(client_a, "msg-shop", name="Message shop")
+    records = [make_record(channel, sku=f"MSG-{index}", status=Status.ERROR) for index in range(4)]
+    http = login(admin_user)
+
+    three = http.post(BULK, {"ids": [r.pk for r in records[:3]]}, follow=True)
+    records[3].refresh_from_db()
+    fourth_and_more = make_record(channel, sku="MSG-9", status=Status.ERROR)
+    two_more = http.post(BULK, {"ids": [records[3].pk, fourth_and_more.pk]}, follow=True)
+
+    assert [str(m) for m in three.context["messages"]] == [
+        "Force Push: 3 records (SKU MSG-0, MSG-1, MSG-2 on Message shop) queued"
+    ]
+    assert [str(m) for m in two_more.context["messages"]] == [
+        "Force Push: 2 records (SKU MSG-3, MSG-9 on Message shop) queued"
+    ]
+    for record in records[:3]:
+        make_record(channel, sku=f"{record.sku}-B", status=Status.ERROR)
+    make_record(channel, sku="MSG-LAST", status=Status.ERROR)
+    many = http.post(BULK, {"all_matching": "1", "querystring": "view=archival&channel=msg-shop"}, follow=True)
+    assert [str(m) for m in many.context["messages"]] == ["Force Push: 4 records (4 on Message shop) queued"]
