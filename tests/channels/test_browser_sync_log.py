@@ -20,7 +20,7 @@ def test_browser_admin_force_pushes_archival_errors_and_exports_the_log(
     world = build_world(client_a, client_b)
     queued = []
     # No broker in this test: record what Force Push queues instead of sending it.
-    monkeypatch.setattr(tasks.push_channel_task, "delay", lambda channel_id: queued.append(channel_id))
+    monkeypatch.setattr(tasks.push_channel_task, "apply_async", lambda args, **options: queued.append(args[0]))
     errors = [world.records["a_error"], world.records["a2_error"]]
     browser_login(page, live_server, admin_user)
 

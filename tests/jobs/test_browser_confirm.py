@@ -111,7 +111,7 @@ def test_force_push_selected_asks_with_the_count(page, live_server, browser_logi
     channel = make_channel(client_a, "cnf-shop")
     records = [make_record(channel, status=Status.ERROR) for _ in range(3)]
     queued = []
-    monkeypatch.setattr(tasks.push_channel_task, "delay", lambda channel_id: queued.append(channel_id))
+    monkeypatch.setattr(tasks.push_channel_task, "apply_async", lambda args, **options: queued.append(args[0]))
     dialogs = Dialogs(page)
     browser_login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/channels/sync/?view=archival&status=error")
