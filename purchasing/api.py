@@ -291,9 +291,9 @@ class PurchaseOrderViewSet(
     @extend_schema(request=ReceiveSerializer, responses={200: PurchaseOrderSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def receive(self, request, pk=None):
+        po = self.get_object()  # first: another client's purchase order is 404 whatever the body says
         serializer = ReceiveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        po = self.get_object()
         data = serializer.validated_data
         location = Location.objects.filter(pk=data["location"], warehouse_id=po.warehouse_id).first()
         if location is None:
