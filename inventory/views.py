@@ -17,6 +17,7 @@ from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
+from bom.selectors import can_build
 from core.scoping import get_scoped_or_404, user_sees_many_clients
 from inventory import figures, services
 from inventory.errors import StockError
@@ -138,6 +139,27 @@ def _list_rows(values, figure_keys, shown_keys) -> list[ListRow]:
     return rows
 
 
+CAN_BUILD = "can_build"
+CAN_BUILD_COLUMN = {
+    "key": CAN_BUILD,
+    "label": "Can build",
+    "help": "In-house parts: whole units the Available stock of the BOM's components allows (bom.selectors).",
+    "url": "",
+    "state": "none",
+}
+
+
+def _add_can_build_cells(levels: list[ListRow], warehouse) -> None:
+    """The Can build cell of each row: in-house parts with a BOM get the number, in one statement for the page."""
+    products = [row.part_id for row in levels if row.part.kind == Part.Kind.IN_HOUSE]
+    scope = warehouse.id if warehouse is not None else None  # the list shows one scope: a warehouse, or All
+    results = {(pid, scope): r for pid, r in can_build(products, warehouse).items()} if products else {}
+    thousands = _thousands()
+    for row in levels:
+        result = results.get((row.part_id, row.warehouse_id))
+        row.cells = [*row.cells, (thousands(result.batches) if result else "—", False)]
+
+
 def _cell(key: str, value, thousands) -> tuple[str, bool]:
     if value is None:
         return "—", False
@@ -188,6 +210,9 @@ def inventory_list(request):
     chosen = set(request.GET.getlist("cols"))
     shown = _list_figures(chosen)
     levels = _list_rows(page.object_list, figure_keys, [figure.key for figure in shown])
+    show_can_build = CAN_BUILD in chosen
+    if show_can_build:
+        _add_can_build_cells(levels, warehouse)
     sort_links = _sort_links(request.GET, request.GET.get("sort"))
     context = {
         "page_obj": page,
@@ -206,9 +231,11 @@ def inventory_list(request):
             (figure.key, figure.label, figure.key in chosen)
             for figure in figures.all_figures()
             if figure.list_column == "optional"
-        ],
+        ]
+        + [(CAN_BUILD, "Can build (in-house parts)", show_can_build)],
         "figures": figures.all_figures(),
-        "figure_columns": [{"key": f.key, "label": f.label, "help": f.help_text, **sort_links[f.key]} for f in shown],
+        "figure_columns": [{"key": f.key, "label": f.label, "help": f.help_text, **sort_links[f.key]} for f in shown]
+        + ([CAN_BUILD_COLUMN] if show_can_build else []),
         "sort_links": sort_links,
         "querystring": _querystring(request.GET, drop=("page",)),
         "export_querystring": _querystring(request.GET, drop=("page", "cols", "format")),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("imports/", include("imports.urls")),
     path("jobs/", include("jobs.urls")),
+    path("bom/", include("bom.urls")),
     path("allocadence/", include("allocadence.urls")),
     path("channels/", include("channels.urls")),
     path("purchasing/", include("purchasing.urls")),

@@ -3,6 +3,7 @@
 from django import forms
 from django.forms import formset_factory
 
+from bom.models import BillOfMaterials
 from core.models import Client
 from core.scoping import clients_for
 from inventory.forms import PartLinesFormSet
@@ -21,6 +22,7 @@ class JobForm(forms.Form):
     )
     output_warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.none(), required=False)
     batch_size = forms.IntegerField(min_value=1, required=False)
+    bom = forms.IntegerField(required=False, widget=forms.HiddenInput)  # set by "Fill lines from BOM"
 
     def __init__(self, *args, user, job=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -44,7 +46,10 @@ class JobForm(forms.Form):
         elif part.kind != Part.Kind.IN_HOUSE:
             self.add_error("output_part", f"{sku} is not an in-house part.")
         else:
-            self.output = OutputSpec(part=part, warehouse=warehouse, batch_size=batch_size)
+            bom_id = data.get("bom")
+            if bom_id is not None and not BillOfMaterials.objects.filter(pk=bom_id, product=part).exists():
+                bom_id = None  # the output changed after the lines were filled: no longer a build from that BOM
+            self.output = OutputSpec(part=part, warehouse=warehouse, batch_size=batch_size, bom_id=bom_id)
         return data
 
 

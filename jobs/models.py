@@ -104,6 +104,15 @@ class Job(models.Model):
         Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="producing_jobs", db_index=False
     )
     batch_size = models.PositiveIntegerField(null=True, blank=True)
+    bom = models.ForeignKey(
+        "bom.BillOfMaterials",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        db_index=False,
+        help_text="The bill of materials the lines were filled from (a build job).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="created_jobs"
     )
@@ -135,6 +144,9 @@ class Job(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(stage__isnull=True) | Q(state="in_production"), name="job_stage_only_in_production"
+            ),
+            models.CheckConstraint(
+                condition=Q(bom__isnull=True) | Q(output_part__isnull=False), name="job_bom_needs_output"
             ),
         ]
         indexes = [

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from bom.explosion import BuildRequest, explode
+from bom.models import BillOfMaterials
 from inventory.locks import lock_parts
-from inventory.models import Movement, StockType
+from inventory.models import Movement, Part, StockType
 from inventory.services import Reference, StockChange, apply_stock_changes, default_location
 from jobs.errors import IllegalTransition
 from jobs.models import Job, JobEvent, JobLine
@@ -85,6 +88,7 @@ def plan_job(*, client, user, title: str, lines: Iterable[LineSpec], output: Out
             output_part=output.part if output else None,
             output_warehouse=output.warehouse if output else None,
             batch_size=output.batch_size if output else None,
+            bom_id=output.bom_id if output else None,
         )
         job_lines = JobLine.objects.bulk_create(
             [
@@ -133,7 +137,9 @@ def convert_planned_job(*, job: Job, user, allow_shortfall: bool = False) -> Job
         specs = [LineSpec(part=line.part, warehouse=line.warehouse, quantity=line.quantity) for line in lines]
         output = None
         if job.output_part_id:
-            output = OutputSpec(part=job.output_part, warehouse=job.output_warehouse, batch_size=job.batch_size)
+            output = OutputSpec(
+                part=job.output_part, warehouse=job.output_warehouse, batch_size=job.batch_size, bom_id=job.bom_id
+            )
         JobLine.objects.filter(job=job).delete()
         job.state = Job.State.RESERVED
         job.save(update_fields=["state", "updated_at"])
@@ -168,3 +174,30 @@ def cancel_planned_job(*, job: Job, user) -> Job:
         job.save(update_fields=["state", "cancelled_at", "updated_at"])
         _event(job, user, JobEvent.Kind.CANCELLED, from_state=Job.State.PLANNED, to_state=Job.State.CANCELLED, note="")
     return job
+
+
+def plan_build(*, client, user, product, warehouse, batch_size: int, title: str = "") -> Job:
+    """A planned build: the product's BOM × batch size exploded through sub-assemblies (`bom.explosion.explode`:
+    a sub-assembly's own free stock first, the rest built from its components), saved as a Planned job whose
+    lines count as Allocated and whose output counts as Planned.
+
+    The explosion reads stock before the part locks: planning writes no Available, so a concurrent change can
+    only make the split between a sub-assembly and its components a moment old, never oversell.
+    """
+    bom = BillOfMaterials.objects.filter(product=product).first()
+    if bom is None or not bom.components.exists():
+        raise ValidationError({"output": [f"{product.sku} has no bill of materials to plan a build from."]})
+    if batch_size is None or batch_size <= 0:
+        raise ValidationError({"output": ["The batch size must be at least 1."]})
+    [explosion] = explode([BuildRequest(product.id, warehouse.id, batch_size)])
+    parts = Part.objects.in_bulk([line.part_id for line in explosion.lines])
+    lines = [
+        LineSpec(part=parts[line.part_id], warehouse=warehouse, quantity=line.quantity) for line in explosion.lines
+    ]
+    return plan_job(
+        client=client,
+        user=user,
+        title=title.strip() or f"Build {batch_size} × {product.sku}",
+        lines=lines,
+        output=OutputSpec(part=product, warehouse=warehouse, batch_size=batch_size, bom_id=bom.id),
+    )

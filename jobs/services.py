@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from bom.models import BillOfMaterials
 from inventory.errors import InsufficientStock, NegativeStock, Shortage
 from inventory.locks import lock_parts, part_locks_sql
 from inventory.models import InventoryRow, Location, Movement, Part, StockType, Warehouse
@@ -50,6 +51,7 @@ class OutputSpec:
     part: Part
     warehouse: Warehouse
     batch_size: int
+    bom_id: int | None = None  # the BOM the lines were filled from (bom.explosion.build_lines)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -69,10 +71,10 @@ def next_job_number() -> str:
 # the number next_job_number() formats, drawn from the sequence inside the INSERT itself
 _INSERT_JOB_SQL = f"""
 INSERT INTO {Job._meta.db_table}
-    (number, client_id, title, state, output_part_id, output_warehouse_id, batch_size, created_by_id,
+    (number, client_id, title, state, output_part_id, output_warehouse_id, batch_size, bom_id, created_by_id,
      created_at, updated_at)
 SELECT 'J-' || CASE WHEN s.n < 1000000 THEN lpad(s.n::text, 6, '0') ELSE s.n::text END,
-       %s, %s, %s, %s, %s, %s, %s, %s, %s
+       %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
 FROM (SELECT nextval('jobs_job_number_seq') AS n) AS s
 RETURNING id, number
 """
@@ -88,6 +90,7 @@ def _create_job(*, client, user, title: str, output: OutputSpec | None) -> Job:
         output_part=output.part if output else None,
         output_warehouse=output.warehouse if output else None,
         batch_size=output.batch_size if output else None,
+        bom_id=output.bom_id if output else None,
         created_by=user,
         created_at=now,
         updated_at=now,
@@ -106,6 +109,7 @@ def _create_job(*, client, user, title: str, output: OutputSpec | None) -> Job:
                 job.output_part_id,
                 job.output_warehouse_id,
                 job.batch_size,
+                job.bom_id,
                 job.created_by_id,
                 now,
                 now,
@@ -361,6 +365,11 @@ def _validate(*, client, title: str, lines: list[LineSpec], output: OutputSpec |
             errors["output"].append(f"Output part {output.part.sku} must be an in-house part.")
         if output.batch_size is None or output.batch_size <= 0:
             errors["output"].append("The batch size must be at least 1.")
+        if (
+            output.bom_id is not None
+            and not BillOfMaterials.objects.filter(pk=output.bom_id, product_id=output.part.id).exists()
+        ):
+            errors["output"].append(f"The bill of materials the lines came from is not {output.part.sku}'s.")
     if errors:
         raise ValidationError(dict(errors))
 
@@ -524,7 +533,8 @@ def _save_locked(
         job.output_part = output.part if output else None
         job.output_warehouse = output.warehouse if output else None
         job.batch_size = output.batch_size if output else None
-        job.save(update_fields=["title", "output_part", "output_warehouse", "batch_size", "updated_at"])
+        job.bom_id = output.bom_id if output else None
+        job.save(update_fields=["title", "output_part", "output_warehouse", "batch_size", "bom", "updated_at"])
 
     defaults = _DefaultLocations()
     writes = _ReservationWrites()

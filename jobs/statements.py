@@ -29,11 +29,11 @@ _JOB_COLUMNS = ", ".join(f'"{f.column}"' for f in Job._meta.concrete_fields)
 _INSERT_RESERVED_JOB_SQL = f"""
 WITH job AS (
     INSERT INTO {_JOBS}
-        (number, client_id, title, state, output_part_id, output_warehouse_id, batch_size, created_by_id,
+        (number, client_id, title, state, output_part_id, output_warehouse_id, batch_size, bom_id, created_by_id,
          created_at, updated_at)
     SELECT 'J-' || CASE WHEN s.n < 1000000 THEN lpad(s.n::text, 6, '0') ELSE s.n::text END,
            %(client_id)s, %(title)s, %(state)s, %(output_part_id)s, %(output_warehouse_id)s, %(batch_size)s,
-           %(created_by_id)s, %(now)s, %(now)s
+           %(bom_id)s, %(created_by_id)s, %(now)s, %(now)s
     FROM (SELECT nextval('jobs_job_number_seq') AS n) AS s
     RETURNING id, number
 ),
@@ -69,6 +69,7 @@ _INSERT_RESERVED_JOB = PreparedStatement(
         ("output_part_id", "bigint"),
         ("output_warehouse_id", "bigint"),
         ("batch_size", "integer"),
+        ("bom_id", "bigint"),
         ("created_by_id", "bigint"),
         ("now", "timestamptz"),
         ("event_user_id", "bigint"),
@@ -96,6 +97,7 @@ def insert_reserved_job(
         "output_part_id": output.part.id if output else None,
         "output_warehouse_id": output.warehouse.id if output else None,
         "batch_size": output.batch_size if output else None,
+        "bom_id": output.bom_id if output else None,
         "created_by_id": user.pk if user is not None else None,
         "event_user_id": user.pk if user is not None and user.is_authenticated else None,
         "now": now,
@@ -127,6 +129,7 @@ def insert_reserved_job(
         output_part=output.part if output else None,
         output_warehouse=output.warehouse if output else None,
         batch_size=output.batch_size if output else None,
+        bom_id=output.bom_id if output else None,
         created_by=user,
         created_at=now,
         updated_at=now,

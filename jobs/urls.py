@@ -10,6 +10,7 @@ urlpatterns = [
     path("board/", views.board, name="board"),
     path("board/statuses/", views.board_statuses, name="board-statuses"),
     path("lines/new/", views.line_form, name="line-form"),
+    path("lines/from-bom/", views.bom_lines, name="bom-lines"),
     path("availability/", views.availability, name="availability"),
     path("parts/search/", views.part_search, name="part-search"),
     path("<int:pk>/", views.job_detail, name="detail"),

@@ -10,7 +10,10 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap
 
+from bom.explosion import build_lines
+from bom.models import BillOfMaterials
 from core.scoping import clients_for, get_scoped_or_404, user_sees_many_clients
 from inventory.errors import InsufficientStock, StockError
 from inventory.models import Location, Part, StockLevel, Warehouse
@@ -202,6 +205,55 @@ def line_form(request):
             "total_forms": index + 1,
             "oob": True,
             "job": None,
+        },
+    )
+
+
+@login_required
+@require_GET
+def bom_lines(request):
+    """The lines of a build (htmx): the output's BOM × batch size at the output warehouse, replacing the lines."""
+    if not (request.user.has_perm("jobs.add_job") or request.user.has_perm("jobs.change_job")):
+        raise PermissionDenied
+    sku = (request.GET.get("output_part") or "").strip()
+    warehouse_id, batch = request.GET.get("output_warehouse") or "", request.GET.get("batch_size") or ""
+    client_id = request.GET.get("client") or ""
+    parts = Part.objects.filter(client__in=clients_for(request.user), sku=sku)
+    if client_id.isdigit():
+        parts = parts.filter(client_id=int(client_id))
+    part = parts.first() if sku else None
+    warehouse = Warehouse.objects.active().filter(pk=int(warehouse_id)).first() if warehouse_id.isdigit() else None
+    bom = BillOfMaterials.objects.filter(product=part).first() if part else None
+    problem = ""
+    if part is None:
+        problem = f"No part {sku}." if sku else "Choose the output part first."
+    elif bom is None or not bom.components.exists():
+        problem = f"{part.sku} has no bill of materials."
+    elif warehouse is None:
+        problem = "Choose the output warehouse: the lines take their components from it."
+    elif not batch.isdigit() or int(batch) < 1:
+        problem = "The batch size must be a whole number of at least 1."
+    if problem:  # the lines stay as they are; only the status line says why
+        return reswap(render(request, "jobs/_bom_lines.html", {"problem": problem}), "none")
+    lines = build_lines(part, warehouse.id, int(batch))
+    formset = JobLineFormSet(
+        prefix="lines",
+        initial=[{"part": line.sku, "warehouse": warehouse, "quantity": line.quantity} for line in lines],
+    )
+    notes = [
+        f"For generic {line.generic_sku}: any of {', '.join(line.alternates)}" if line.generic_sku else ""
+        for line in lines
+    ]
+    return render(
+        request,
+        "jobs/_bom_lines.html",
+        {
+            "rows": list(zip(formset.forms, notes, strict=True)),
+            "formset": formset,
+            "bom": bom,
+            "part": part,
+            "warehouse": warehouse,
+            "batch": int(batch),
         },
     )
 

@@ -10,6 +10,7 @@ from django.db.models import Exists, F, OuterRef, Subquery, Sum
 
 from core.scoping import scope_to_user
 from inventory.models import Part, StockLevel, Warehouse
+from jobs.models import Job, JobLine
 from purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderPush, Supplier
 
 
@@ -51,29 +52,48 @@ class ReorderCandidate:
     warehouse_id: int | None  # where that purchase order went
 
 
-def reorder_levels(user):
-    """Per part over all warehouses, those with a negative Stock Balance (generic parts by their rule), with the
-    supplier and warehouse of each part's latest purchase order line: one query."""
+def _reorderable(levels, user, *ordering):
+    """The levels of active parts, each with the supplier and warehouse of the part's latest purchase order line,
+    scoped to the user's clients: still one query."""
     latest = PurchaseOrderLine.objects.filter(part=OuterRef("part")).order_by("-po__created_at", "-id")
     levels = (
-        StockLevel.objects.for_warehouse(None)
-        .shortage()  # read from the (warehouse, balance) index: only rows that can be short are computed
-        .filter(part__is_active=True)
+        levels.filter(part__is_active=True)
         .annotate(
             last_supplier_id=Subquery(latest.values("po__supplier_id")[:1]),
             last_warehouse_id=Subquery(latest.values("po__warehouse_id")[:1]),
         )
         .select_related("part", "part__client")
-        .order_by("stock_balance", "part__sku", "part_id")
+        .order_by(*ordering, "part__sku", "part_id")
     )
     return scope_to_user(levels, user, client_field="part__client")
 
 
-def reorder_candidates(levels) -> list[ReorderCandidate]:
+def reorder_levels(user):
+    """Per part over all warehouses, those with a negative Stock Balance (generic parts by their rule)."""
+    # read from the (warehouse, balance) index: only rows that can be short are computed
+    return _reorderable(StockLevel.objects.for_warehouse(None).shortage(), user, "stock_balance")
+
+
+def planned_build_levels(user):
+    """Per part over all warehouses, the components planned builds need beyond Available and incoming (Ordered):
+    `build_demand` (Σ the lines of Planned jobs that build an output) and `build_shortfall` (what to buy)."""
+    build_lines = JobLine.objects.filter(job__state=Job.State.PLANNED, job__output_part__isnull=False)
+    demand = build_lines.filter(part=OuterRef("part")).order_by().values("part").annotate(total=Sum("quantity"))
+    levels = (
+        StockLevel.objects.for_warehouse(None)
+        .filter(part__in=build_lines.values("part"))
+        .annotate(build_demand=Subquery(demand.values("total")[:1]))
+        .annotate(build_shortfall=F("build_demand") - F("available") - F("ordered"))
+        .filter(build_shortfall__gt=0)
+    )
+    return _reorderable(levels, user, "-build_shortfall")
+
+
+def reorder_candidates(levels, *, for_planned_builds: bool = False) -> list[ReorderCandidate]:
     return [
         ReorderCandidate(
             level=level,
-            quantity=-level.stock_balance,
+            quantity=level.build_shortfall if for_planned_builds else -level.stock_balance,
             supplier_id=level.last_supplier_id,
             warehouse_id=level.last_warehouse_id,
         )

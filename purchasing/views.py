@@ -312,9 +312,12 @@ def reorder(request):
         if not request.user.has_perm("purchasing.add_purchaseorder"):
             raise PermissionDenied
         return _create_reorders(request)
-    levels = selectors.reorder_levels(request.user)
+    for_planned_builds = request.GET.get("for") == "planned-builds"
+    levels = (
+        selectors.planned_build_levels(request.user) if for_planned_builds else selectors.reorder_levels(request.user)
+    )
     page = Paginator(levels, REORDER_PAGE_SIZE).get_page(request.GET.get("page"))
-    candidates = selectors.reorder_candidates(page.object_list)
+    candidates = selectors.reorder_candidates(page.object_list, for_planned_builds=for_planned_builds)
     client_ids = {c.level.part.client_id for c in candidates}
     suppliers = list(selectors.suppliers_for(request.user, client_ids=client_ids)) if client_ids else []
     warehouses = {w.id: w for w in Warehouse.objects.active()}
@@ -327,6 +330,7 @@ def reorder(request):
         "purchasing/reorder.html",
         {
             "candidates": candidates,
+            "for_planned_builds": for_planned_builds,
             "page_obj": page,
             "querystring": _querystring(request.GET),
             "show_client": user_sees_many_clients(request.user),
