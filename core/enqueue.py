@@ -21,6 +21,15 @@ def enqueue_on_commit(task_name: str, *args: int | str | None, queue: str | None
     transaction.on_commit(partial(_send, task_name, args, queue))
 
 
+def registered_task(task_name: str):
+    """The task registered under `task_name`. A worker imports every app's `tasks` module when it starts; a web
+    process has not, so the first lookup of a name it lacks imports them the way the worker does (Celery's
+    autodiscovery, on `import_default_modules`) instead of failing with NotRegistered."""
+    if task_name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[task_name]
+
+
 def _send(task_name: str, args: tuple, queue: str | None) -> None:
     options = {"queue": queue} if queue else {}
-    current_app.tasks[task_name].apply_async(args=list(args), **options)
+    registered_task(task_name).apply_async(args=list(args), **options)

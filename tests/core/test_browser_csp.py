@@ -268,7 +268,7 @@ def test_csp_admin_pages(watched, live_server, browser_login, admin_user, world)
     page.goto(f"{live_server.url}/channels/sync/")
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Force push all 1 error matching these filters").click()
-    page.get_by_text(re.compile(r"^Force Push: 1 record \(SKU C-VINYL-1 on .+\) queued$")).wait_for()
+    page.get_by_text(re.compile(r"^Force Push: 1 record \(SKU VINYL-1 on .+\) queued$")).wait_for()
     page.wait_for_load_state("networkidle")
 
     assert views >= COMMON_VIEWS | {"api-tokens", "system", "allocadence:runs", "channels:sync"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from celery import shared_task
 from django.db import transaction
@@ -62,3 +65,20 @@ def test_enqueue_on_commit_services_import_no_tasks_module():
     for path in ("channels/services.py", "imports/services.py", "purchasing/services.py", "allocadence/outbox.py"):
         source = (root / path).read_text()
         assert "tasks import" not in source, path
+
+
+def test_a_web_process_that_never_imported_the_tasks_modules_still_finds_every_task():
+    # A fresh interpreter set up as gunicorn's is: nothing has imported any app's tasks module.
+    names = [
+        "allocadence.tasks.pull_stock_task",
+        "allocadence.tasks.push_job_order_task",
+        "channels.tasks.push_channel_task",
+        "imports.tasks.apply_import_task",
+    ]
+    script = (
+        "import sys, django; django.setup(); from celery import current_app; from core.enqueue import registered_task;"
+        f"names = {names!r}; before = [n in current_app.tasks for n in names];"
+        "print(before, [registered_task(n).name == n for n in names])"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[False, False, False, False] [True, True, True, True]"
