@@ -182,3 +182,11 @@ def set_bom(*, product: Part, components: Iterable[ComponentSpec], user=None) ->
             ]
         )
     return bom
+
+
+def remove_bom(*, product: Part) -> bool:
+    """Delete the product's BOM (jobs built from it keep their lines and forget the BOM); False if it had none."""
+    with transaction.atomic():
+        lock_bom_graph(client_id=product.client_id)
+        deleted, _ = BillOfMaterials.objects.filter(product=product).delete()
+    return bool(deleted)

@@ -62,6 +62,7 @@ CASES = {
     "purchasing:retry-push": ("po", {}),
     "revoke-token": ("token", {}),
     "part-detail": ("part", {}),
+    "part-bom": ("part", {}),
     "job-detail": ("job", {}),
     "job-advance": ("job", {}),
     "job-cancel": ("job", {}),
