@@ -5,7 +5,15 @@ from django.db import transaction
 
 # Each app that has demo data exposes `<app>.demo.seed_demo_data(stdout) -> dict`,
 # idempotent; they run in this order because later ones use earlier ones' rows.
-DEMO_MODULES = ["core.demo", "inventory.demo", "jobs.demo", "bom.demo", "allocadence.demo", "channels.demo", "purchasing.demo"]
+DEMO_MODULES = [
+    "core.demo",
+    "inventory.demo",
+    "jobs.demo",
+    "bom.demo",
+    "allocadence.demo",
+    "channels.demo",
+    "purchasing.demo",
+]
 
 
 class Command(BaseCommand):
