@@ -195,3 +195,25 @@ def print_growth(script: str, base_size: int, size: int, results: dict[str, dict
         f"this one at {os.getloadavg()[0]:.1f}):\n"
     )
     print_table(["scenario", "figure", f"at {base_size:,}", f"at {size:,}", "growth"], rows, out=out)
+
+
+def bulk_load(cursor, tables: list[str]):
+    """A generator: on the first next() drop the tables' indexes that back no constraint and turn triggers
+    (the StockLevel copy trigger, foreign-key checks) off for this session; on the second, build the indexes
+    again, once each over all the rows, instead of maintaining them row by row."""
+    cursor.execute(
+        "SELECT pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text FROM pg_index i "
+        "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
+        "WHERE i.indrelid = ANY(%s::regclass[]) AND c.oid IS NULL",
+        [tables],
+    )
+    definitions = cursor.fetchall()
+    for _definition, name in definitions:
+        cursor.execute(f"DROP INDEX {name}")
+    cursor.execute("SET session_replication_role = replica")
+    yield
+    cursor.execute("SET session_replication_role = DEFAULT")
+    cursor.execute("SET maintenance_work_mem = '256MB'")
+    for definition, _name in definitions:
+        cursor.execute(definition)
+    cursor.execute("RESET maintenance_work_mem")

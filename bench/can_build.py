@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    bulk_load,
     create_database,
     load_average,
     print_table,
@@ -62,16 +63,8 @@ def build_data(parts: int, products: int) -> None:
         "bom_bomcomponent",
     ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text FROM pg_index i "
-            "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
-            "WHERE i.indrelid = ANY(%s::regclass[]) AND c.oid IS NULL",
-            [tables],
-        )
-        definitions = cursor.fetchall()
-        for _definition, name in definitions:
-            cursor.execute(f"DROP INDEX {name}")
-        cursor.execute("SET session_replication_role = replica")
+        loading = bulk_load(cursor, tables)
+        next(loading)  # indexes that back no constraint dropped, triggers off
         # parts g = 1..parts, products g = parts+1 .. parts+products (ids = base + g on a fresh database)
         cursor.execute(
             f"""
@@ -139,11 +132,7 @@ def build_data(parts: int, products: int) -> None:
             JOIN bom_billofmaterials b ON b.product_id = {base + parts + 1} + j
             """
         )
-        cursor.execute("SET session_replication_role = DEFAULT")
-        cursor.execute("SET maintenance_work_mem = '256MB'")
-        for definition, _name in definitions:
-            cursor.execute(definition)
-        cursor.execute("RESET maintenance_work_mem")
+        next(loading, None)  # triggers on, the indexes built again once each
         cursor.execute(
             "SELECT count(*) FROM (SELECT t.part_id FROM inventory_stocklevel t JOIN inventory_stocklevel s "
             "ON s.part_id = t.part_id AND s.warehouse_id IS NOT NULL WHERE t.warehouse_id IS NULL "

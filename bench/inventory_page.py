@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    bulk_load,
     create_database,
     existing_database,
     load_average,
@@ -158,10 +159,10 @@ def build_data(parts: int) -> int:
     words = ["Vinyl", "Paper", "Ink", "Board", "Film", "Banner", "Magnet", "Acrylic"]
     with connection.cursor() as cursor:
         word_array = "ARRAY[" + ",".join(f"'{w}'" for w in words) + "]"
-        bulk_load = _bulk_load(
+        loading = bulk_load(
             cursor, ["inventory_part", "inventory_inventoryrow", "inventory_movement", "inventory_stocklevel"]
         )
-        next(bulk_load)
+        next(loading)
         cursor.execute(
             f"""
             INSERT INTO inventory_part (client_id, sku, description, kind, low_stock_threshold, is_active,
@@ -227,35 +228,13 @@ def build_data(parts: int) -> int:
             "FROM inventory_part p LEFT JOIN inventory_stocklevel s ON s.part_id = p.id AND s.warehouse_id IS NOT NULL "
             "GROUP BY p.id"
         )
-        next(bulk_load, None)
+        next(loading, None)
         cursor.execute("SELECT count(*) FROM inventory_inventoryrow")
         rows = cursor.fetchone()[0]
         # Written last: a database with this row was built completely for this size, and can be reused.
         cursor.execute("CREATE TABLE bench_catalogue (parts bigint NOT NULL)")
         cursor.execute("INSERT INTO bench_catalogue VALUES (%s)", [parts])
         return rows
-
-
-def _bulk_load(cursor, tables: list[str]):
-    """A generator: on the first next() drop the tables' indexes that back no constraint and turn triggers
-    (the StockLevel copy trigger, foreign-key checks) off for this session; on the second, build the indexes
-    again, once each over all the rows, instead of maintaining them row by row."""
-    cursor.execute(
-        "SELECT pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text FROM pg_index i "
-        "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
-        "WHERE i.indrelid = ANY(%s::regclass[]) AND c.oid IS NULL",
-        [tables],
-    )
-    definitions = cursor.fetchall()
-    for _definition, name in definitions:
-        cursor.execute(f"DROP INDEX {name}")
-    cursor.execute("SET session_replication_role = replica")
-    yield
-    cursor.execute("SET session_replication_role = DEFAULT")
-    cursor.execute("SET maintenance_work_mem = '256MB'")
-    for definition, _name in definitions:
-        cursor.execute(definition)
-    cursor.execute("RESET maintenance_work_mem")
 
 
 def built_parts() -> int | None:
