@@ -16,7 +16,6 @@ from django.utils import timezone
 from allocadence.client import get_client
 from allocadence.models import CONFIRMING_STATUSES, OrderPush
 from allocadence.outbox_protocol import OutboxProtocol
-from allocadence.runs import finish_run
 from allocadence_client import (
     AllocadenceClient,
     AllocadenceError,
@@ -26,6 +25,7 @@ from allocadence_client import (
     derive_order_status,
 )
 from core.models import SyncRun
+from core.runs import finish_run, start_run
 from jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def poll_order_status(*, push_ids: list[int] | None = None) -> SyncRun | None:
     pushes = list(pushes.values_list("id", "allocadence_order_id", "confirmed_at", "order_status"))
     if not pushes:
         return None
-    run = SyncRun.objects.create(kind=SyncRun.Kind.ALLOCADENCE_POLL, progress_total=len(pushes))
+    run = start_run(kind=SyncRun.Kind.ALLOCADENCE_POLL, total=len(pushes))
     client = get_client()
     counts = {"polled": 0, "changed": 0, "confirmed": 0, "errors": 0}
     errors: list[str] = []

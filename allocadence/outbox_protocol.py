@@ -32,7 +32,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from allocadence.client import get_client
-from allocadence.runs import finish_run
 from allocadence_client import (
     AllocadenceClient,
     AllocadenceError,
@@ -42,7 +41,9 @@ from allocadence_client import (
     TransientError,
     ValidationError,
 )
+from core.db import drop_broken_connection
 from core.models import SyncRun
+from core.runs import finish_run, start_run
 
 SENT, RETRY, FAILED, SKIPPED, SUPERSEDED = "sent", "retry", "failed", "skipped", "superseded"
 
@@ -187,10 +188,14 @@ class OutboxProtocol(Generic[Push]):
             return PushOutcome(push_id, SKIPPED)
         own_run = run is None
         if own_run:
-            run = SyncRun.objects.create(
-                kind=self.run_kind, client_id=self.run_client_id(push), progress_total=1, detail=push.order_number
-            )
-        outcome = self._attempt(push)
+            run = start_run(kind=self.run_kind, client_id=self.run_client_id(push), total=1, detail=push.order_number)
+        try:
+            outcome = self._attempt(push)
+        except Exception as exc:  # the database or a bug: the run says so; the claim goes stale and is taken over
+            if own_run:
+                drop_broken_connection()
+                finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+            raise
         if own_run:
             finish_push_run(run, [outcome])
         return outcome
@@ -266,7 +271,7 @@ class OutboxProtocol(Generic[Push]):
         ids = self.due_push_ids(include_waiting=True)
         if not ids:
             return None
-        run = SyncRun.objects.create(kind=self.run_kind, progress_total=len(ids))
+        run = start_run(kind=self.run_kind, total=len(ids))
         outcomes = [o for o in (self.push(push_id=i, run=run) for i in ids) if o.result != SKIPPED]
         return finish_push_run(run, outcomes)
 

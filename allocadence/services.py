@@ -31,9 +31,10 @@ from django.utils import timezone
 from allocadence.client import get_client
 from allocadence.models import OrderPush
 from allocadence.orders import poll_order_status, push_due_orders, push_job_order, retry_push, sweep_outbox
-from allocadence.runs import finish_run, set_progress
 from allocadence_client import AllocadenceError
+from core.db import drop_broken_connection
 from core.models import Client, SyncRun
+from core.runs import finish_run, hold_run, set_progress, start_run
 from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, changed_parts
 from inventory.locks import lock_parts
 from inventory.models import Movement, Part, StockLevel, StockType, Warehouse
@@ -194,7 +195,9 @@ def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
     seconds of each phase (fetch, transform, the apply's own phases, commit) are logged at INFO.
     """
     if run is None:
-        run = SyncRun.objects.create(kind=SyncRun.Kind.ALLOCADENCE_PULL)
+        run = start_run(kind=SyncRun.Kind.ALLOCADENCE_PULL)
+    else:
+        hold_run(run)  # a "Pull now" run, queued until this worker took it
     timer = PhaseTimer()
     with advisory_lock(PULL_LOCK_KEY) as acquired:
         if not acquired:
@@ -222,6 +225,7 @@ def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
             return finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         except Exception as exc:
             logger.exception("Allocadence pull #%s crashed", run.pk)
+            drop_broken_connection()
             finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
             raise
     logger.info(

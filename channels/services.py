@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet, Value
@@ -33,15 +34,16 @@ from channels.adapters import (
 from channels.locks import claim_due_records, wait_for_xact_lock
 from channels.models import Channel, SkuMapping, SyncRecord
 from channels.quantities import planned_records_sql
+from core.db import drop_broken_connection
 from core.enqueue import enqueue_on_commit
 from core.models import SyncRun
+from core.runs import finish_run, start_run
 
 logger = logging.getLogger(__name__)
 
 Status = SyncRecord.Status
 
 MAX_ATTEMPTS = 5
-CLAIM_LEASE = timedelta(minutes=5)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=10)
 STUCK_AFTER = timedelta(minutes=15)
@@ -93,15 +95,6 @@ def _close(adapter) -> None:
 # -- runs -------------------------------------------------------------------------------
 
 
-def _start_run(*, kind: str, client_id=None, detail: str = "", total: int | None = None) -> SyncRun:
-    return SyncRun.objects.create(kind=kind, client_id=client_id, detail=detail[:200], progress_total=total)
-
-
-def _finish_run(run: SyncRun, *, counts: dict, status: str, error: str = "") -> None:
-    SyncRun.objects.filter(pk=run.pk).update(status=status, counts=counts, error=error, finished_at=timezone.now())
-    run.status, run.counts, run.error = status, counts, error
-
-
 # -- plan -------------------------------------------------------------------------------
 
 
@@ -112,7 +105,7 @@ def plan_sync(*, channel: Channel | None = None, full: bool = False) -> int:
     the number of mappings. Plans are serialised (transaction advisory lock) so two overlapping
     runs never plan the same change twice.
     """
-    run = _start_run(
+    run = start_run(
         kind=SyncRun.Kind.CHANNEL_SYNC,
         client_id=channel.client_id if channel else None,
         detail=f"plan{' full' if full else ''}{f' {channel.code}' if channel else ''}",
@@ -144,9 +137,9 @@ def plan_sync(*, channel: Channel | None = None, full: bool = False) -> int:
                 cursor.execute(sql, [*constants.values(), *params])
                 planned = cursor.rowcount
     except Exception as exc:
-        _finish_run(run, counts={}, status=SyncRun.Status.FAILED, error=repr(exc))
+        finish_run(run, SyncRun.Status.FAILED, counts={}, error=repr(exc))
         raise
-    _finish_run(run, counts={"planned": planned, "full": full}, status=SyncRun.Status.SUCCESS)
+    finish_run(run, SyncRun.Status.SUCCESS, counts={"planned": planned, "full": full})
     return planned
 
 
@@ -202,7 +195,7 @@ def push_pending(
     if not channel.is_active:
         return outcome
     batch_size = batch_size or PUSH_BATCH_SIZE.get(channel.kind, 1000)
-    run = _start_run(
+    run = start_run(
         kind=SyncRun.Kind.CHANNEL_SYNC,
         client_id=channel.client_id,
         detail=f"push {channel.code}",
@@ -234,7 +227,8 @@ def push_pending(
             if outcome.problem:
                 break
     except Exception as exc:
-        _finish_run(run, counts=outcome.counts(), status=SyncRun.Status.FAILED, error=repr(exc))
+        drop_broken_connection()
+        finish_run(run, SyncRun.Status.FAILED, counts=outcome.counts(), error=repr(exc))
         raise
     finally:
         if owns_adapter and adapter is not None:
@@ -245,7 +239,7 @@ def push_pending(
         status = SyncRun.Status.PARTIAL
     else:
         status = SyncRun.Status.SUCCESS
-    _finish_run(run, counts=outcome.counts(), status=status, error=outcome.problem or adapter_error)
+    finish_run(run, status, counts=outcome.counts(), error=outcome.problem or adapter_error)
     return outcome
 
 
@@ -267,7 +261,9 @@ def _claim(*, channel: Channel, limit: int) -> list[_Claimed]:
         if not ids:
             return []
         SyncRecord.objects.filter(id__in=ids).update(
-            attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE, updated_at=now
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + timedelta(seconds=settings.CHANNEL_PUSH_LEASE_SECONDS),
+            updated_at=now,
         )
         rows = SyncRecord.objects.filter(id__in=ids).order_by("id")
         # changeFromQuantity is sent as null (no compare-and-set): the portal's quantity is the
@@ -394,7 +390,7 @@ def poll_feeds(*, channel: Channel | None = None, adapters: dict[int, ChannelAda
     message numbers line up; only records still Submitted are changed.
     """
     outcome = PollOutcome()
-    run = _start_run(kind=SyncRun.Kind.CHANNEL_POLL, client_id=channel.client_id if channel else None)
+    run = start_run(kind=SyncRun.Kind.CHANNEL_POLL, client_id=channel.client_id if channel else None)
     submitted = SyncRecord.objects.filter(status=Status.SUBMITTED)
     if channel is not None:
         submitted = submitted.filter(channel=channel)
@@ -407,10 +403,11 @@ def poll_feeds(*, channel: Channel | None = None, adapters: dict[int, ChannelAda
         for channel_obj in Channel.objects.filter(id__in=list(references)).order_by("id"):
             _poll_channel(channel_obj, references[channel_obj.pk], (adapters or {}).get(channel_obj.pk), outcome)
     except Exception as exc:
-        _finish_run(run, counts=outcome.counts(), status=SyncRun.Status.FAILED, error=repr(exc))
+        drop_broken_connection()
+        finish_run(run, SyncRun.Status.FAILED, counts=outcome.counts(), error=repr(exc))
         raise
     status = SyncRun.Status.PARTIAL if outcome.problems else SyncRun.Status.SUCCESS
-    _finish_run(run, counts=outcome.counts(), status=status, error="\n".join(outcome.problems)[:2000])
+    finish_run(run, status, counts=outcome.counts(), error="\n".join(outcome.problems)[:2000])
     return outcome
 
 

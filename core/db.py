@@ -1,4 +1,15 @@
-"""Database helpers shared by the apps' hot paths (PostgreSQL only)."""
+"""Database helpers shared by the apps: recovering a broken connection, and prepared statements for the hot
+paths (PostgreSQL only)."""
+
+from django.db import connection
+
+
+def drop_broken_connection() -> None:
+    """Close this thread's connection if an error broke it (a terminated backend, a failover), so that the next
+    query connects again. Call before recording a failure that the database itself may have caused: outside a
+    transaction Django keeps an errored connection until the request or task ends."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 class PreparedStatement:

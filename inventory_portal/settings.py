@@ -171,8 +171,9 @@ FILE_UPLOAD_HANDLERS = [
 # Security: production values unless DEBUG. Behind a TLS-terminating proxy set
 # SECURE_PROXY_SSL_HEADER_ENABLED=1; SECURE_SSL_REDIRECT can be switched off when the
 # proxy redirects itself.
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Secure cookies unless DEBUG; a loopback run over plain HTTP (the fault drills' gunicorn) may switch them off.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Container healthchecks call /healthz/ over plain HTTP from inside the container.
@@ -303,6 +304,7 @@ CELERY_BEAT_SCHEDULE = {
         }
         for queue in ["default", "allocadence", "channels", "exports"]
     },
+    "core-end-dead-runs": {"task": "core.tasks.end_dead_runs_task", "schedule": 60.0},
     "allocadence-pull-stock": {"task": "allocadence.tasks.pull_stock_task", "schedule": ALLOCADENCE_PULL_SECONDS},
     "allocadence-sweep-outbox": {"task": "allocadence.tasks.sweep_outbox_task", "schedule": 60.0},
     "allocadence-poll-order-status": {"task": "allocadence.tasks.poll_order_status_task", "schedule": 60.0},
@@ -329,6 +331,13 @@ ALLOCADENCE_BASE_URL = os.environ.get("ALLOCADENCE_BASE_URL", "http://127.0.0.1:
 ALLOCADENCE_API_KEY = os.environ.get("ALLOCADENCE_API_KEY", "demo-key")
 ALLOCADENCE_API_SECRET = os.environ.get("ALLOCADENCE_API_SECRET", "demo-secret")
 ALLOCADENCE_TIMEOUT_SECONDS = float(os.environ.get("ALLOCADENCE_TIMEOUT_SECONDS", "15"))
+# The outbox windows (allocadence/outbox_protocol.py): a Pending push whose message is older than LOST is sent
+# again by the sweep; a Sending claim older than STALE belongs to a dead worker and is taken over. Shortened
+# only by the fault drills (bench/drills/), which would otherwise wait minutes for the sweep.
+ALLOCADENCE_PUSH_LOST_SECONDS = float(os.environ.get("ALLOCADENCE_PUSH_LOST_SECONDS", "120"))
+ALLOCADENCE_PUSH_STALE_SECONDS = float(os.environ.get("ALLOCADENCE_PUSH_STALE_SECONDS", "300"))
+# A claimed batch of channel records is leased this long: if its worker dies, the records are due again after it.
+CHANNEL_PUSH_LEASE_SECONDS = float(os.environ.get("CHANNEL_PUSH_LEASE_SECONDS", "300"))
 # The portal client that owns parts first seen in an Allocadence pull when the item names no known client.
 ALLOCADENCE_DEFAULT_CLIENT = os.environ.get("ALLOCADENCE_DEFAULT_CLIENT", "acme")
 MARKETPLACE_SANDBOX_URL = os.environ.get("MARKETPLACE_SANDBOX_URL", "http://127.0.0.1:8402")
