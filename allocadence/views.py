@@ -1,5 +1,7 @@
 """The Allocadence sync page (runs, warehouses to review, failed pushes), Pull now and Retry."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -13,6 +15,7 @@ from allocadence.models import OrderPush
 from allocadence.orders import retry_push
 from core.enqueue import enqueue_on_commit
 from core.models import SyncRun
+from core.runs import finish_run
 from core.scoping import get_scoped_or_404, scope_to_user
 from inventory.models import Warehouse
 
@@ -47,13 +50,22 @@ def runs(request):
     return render(request, "allocadence/runs.html", context)
 
 
+def _pull_not_queued(run: SyncRun, error: Exception) -> None:
+    finish_run(
+        run,
+        SyncRun.Status.FAILED,
+        error=f"Not queued: the task queue is unreachable ({error}). Pull again "
+        "once /system/ shows the workers; the scheduled pull also runs by itself.",
+    )
+
+
 @login_required
 @require_POST
 def pull_now(request):
     if not request.user.has_perm("core.view_system"):
         raise PermissionDenied
     run = SyncRun.objects.create(kind=SyncRun.Kind.ALLOCADENCE_PULL, detail="queued from the sync page")
-    enqueue_on_commit("allocadence.tasks.pull_stock_task", run.pk)
+    enqueue_on_commit("allocadence.tasks.pull_stock_task", run.pk, if_unsent=partial(_pull_not_queued, run))
     messages.success(request, f"Allocadence pull #{run.pk} queued.")
     return redirect("allocadence:runs")
 

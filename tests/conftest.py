@@ -227,10 +227,27 @@ def reset_broker_connections(app):
     The remote-control mailbox caches its producer pool on first use (a /system/ page
     test pinging the default broker, say); it has to go too.
     """
-    app.close()
+    app._pool = None  # not app.close(): that also deregisters the app, and shared tasks imported later miss it
     if "amqp" in app.__dict__:
         app.amqp._producer_pool = None
     app.control.mailbox.__dict__.pop("producer_pool", None)
+
+
+@pytest.fixture
+def unreachable_broker(monkeypatch):
+    """Point this process's Celery app at a loopback port where no broker listens (Redis down)."""
+    from inventory_portal.celery import app
+
+    broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", broker_url)
+    previous = app.conf.broker_url
+    app.conf.broker_url = broker_url
+    reset_broker_connections(app)
+    try:
+        yield broker_url
+    finally:
+        app.conf.broker_url = previous
+        reset_broker_connections(app)
 
 
 @pytest.fixture

@@ -82,3 +82,16 @@ def test_a_web_process_that_never_imported_the_tasks_modules_still_finds_every_t
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[False, False, False, False] [True, True, True, True]"
+
+
+def test_a_broker_that_is_down_is_logged_and_reported_never_raised(
+    unreachable_broker, django_capture_on_commit_callbacks, caplog
+):
+    # given Redis down; when a transaction that enqueues a task commits
+    unsent = []
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        enqueue_on_commit("tests.core.enqueue_probe_task", 7, if_unsent=unsent.append)
+
+    # then nothing raised (the work committed; an outbox sweep sends it later), the caller heard why, and it is logged
+    assert [type(error).__name__ for error in unsent] == ["OperationalError"]
+    assert "tests.core.enqueue_probe_task(7,) not sent, the broker is unreachable" in caplog.text
