@@ -59,8 +59,9 @@ fmt: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Every bench/*.py in turn (not the shared bench/_*.py helpers), on a migrated PostgreSQL database; each
-# prints its figures and exits non-zero when a target is missed. All run; the scripts that missed are
+# Every bench/*.py and every fault drill bench/drills/*.py in turn (not the shared _*.py helpers), on a migrated
+# PostgreSQL database; each prints its figures and exits non-zero when a target is missed (a drill: on a loss or
+# a duplicate). All run; the scripts that missed are
 # listed at the end and make fails.
 # Then the 10x catalogue (issue 13): each prints how its figures grew from the run above (var/bench/*.json);
 # the databases they build are kept and reused while their size matches.
@@ -70,7 +71,7 @@ BENCH_10X = bench/inventory_page.py:--parts:500000 bench/export.py:--rows:100000
 bench: install
 	$(TEST_ENV) $(PY) bin/ensure_database
 	$(TEST_ENV) $(PY) manage.py migrate --noinput --verbosity 0
-	@missed=""; for script in bench/[!_]*.py; do \
+	@missed=""; for script in bench/[!_]*.py bench/drills/[!_]*.py; do \
 		[ -e "$$script" ] || continue; \
 		echo "== $$script"; \
 		$(TEST_ENV) DJANGO_SETTINGS_MODULE=inventory_portal.settings PYTHONPATH=. $(PY) "$$script" || missed="$$missed $$script"; \

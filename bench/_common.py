@@ -21,46 +21,54 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
-def create_database(name: str, server_url: str | None = None) -> str:
-    """Drop and create database `name` on the server of DATABASE_URL (or `server_url`); return its URL."""
-    import psycopg2
-
+def _server(server_url: str | None):
     base = urlsplit(
         server_url or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_SERVER
     )
     if not base.scheme.startswith("postgres"):
         sys.exit("benchmarks need a PostgreSQL server (DATABASE_URL=postgres://…)")
+    return base
+
+
+def _on_server(base, *statements: tuple[str, list]) -> list:
+    """Run `statements` on the server's `postgres` database (autocommit); the last one's rows."""
+    import psycopg2
+
     admin = psycopg2.connect(urlunsplit(base._replace(path="/postgres")))
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [name],
-            )
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            cursor.execute(f'CREATE DATABASE "{name}"')
+            for sql, params in statements:
+                cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
     finally:
         admin.close()
+
+
+def _end_connections(name: str) -> tuple[str, list]:
+    return (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        [name],
+    )
+
+
+def create_database(name: str, server_url: str | None = None) -> str:
+    """Drop and create database `name` on the server of DATABASE_URL (or `server_url`); return its URL."""
+    base = _server(server_url)
+    drop, create = (f'DROP DATABASE IF EXISTS "{name}"', []), (f'CREATE DATABASE "{name}"', [])
+    _on_server(base, _end_connections(name), drop, create)
     return urlunsplit(base._replace(path=f"/{name}"))
+
+
+def drop_database(name: str, server_url: str | None = None) -> None:
+    """Drop database `name` (a drill's, when it ends), ending its other connections first."""
+    _on_server(_server(server_url), _end_connections(name), (f'DROP DATABASE IF EXISTS "{name}"', []))
 
 
 def existing_database(name: str, server_url: str | None = None) -> str | None:
     """The URL of database `name` on the server of DATABASE_URL if it exists (to reuse a built dataset), else None."""
-    import psycopg2
-
-    base = urlsplit(
-        server_url or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_SERVER
-    )
-    if not base.scheme.startswith("postgres"):
-        sys.exit("benchmarks need a PostgreSQL server (DATABASE_URL=postgres://…)")
-    admin = psycopg2.connect(urlunsplit(base._replace(path="/postgres")))
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            found = cursor.fetchone() is not None
-    finally:
-        admin.close()
+    base = _server(server_url)
+    found = _on_server(base, ("SELECT 1 FROM pg_database WHERE datname = %s", [name]))
     return urlunsplit(base._replace(path=f"/{name}")) if found else None
 
 

@@ -144,7 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply = sandbox.handle_api(method, path, parts.query, raw_body, self.headers.get("Authorization"))
         drop = fault is not None and fault.kind == "drop_after_create"
         sandbox.record(RequestRecord(method, path, parts.query, None if drop else reply.status, fault and fault.kind))
-        if fault is not None and fault.kind == "latency" and fault.seconds > 0:
+        if fault is not None and fault.seconds > 0:  # latency, or a slow error ("5 s, then 503")
             time.sleep(fault.seconds)
         if drop:
             self.close_connection = True
