@@ -239,8 +239,8 @@ def unreachable_broker(monkeypatch):
     from inventory_portal.celery import app
 
     broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    previous = app.conf.broker_url  # before setenv: Celery reads CELERY_BROKER_URL from the environment first
     monkeypatch.setenv("CELERY_BROKER_URL", broker_url)
-    previous = app.conf.broker_url
     app.conf.broker_url = broker_url
     reset_broker_connections(app)
     try:
