@@ -35,3 +35,39 @@ class PortalAutoSchema(AutoSchema):
                     OpenApiResponse(body, description=description), code, direction=direction
                 )
         return responses
+
+
+def add_links(result, generator, request, public):
+    """drf-spectacular postprocessing hook: OpenAPI links between the operations on one object, so that a client
+    (and schemathesis's stateful phase) can follow create → its actions → the next action on the same object.
+
+    - A collection's create (POST `/x/` answering 201) links to every operation on `/x/{id}/…`, the id taken from
+      the created body.
+    - An action on an object (POST `/x/{id}/a/` answering 200) links to the other operations on that object, the
+      id taken from the request's path: release → cancel, which the jobs API must answer 409.
+    """
+    paths = result.get("paths", {})
+
+    def operations_under(prefix: str, *, but: str | None = None):
+        for path, item in paths.items():
+            if path.startswith(prefix) and path != but:
+                for method, operation in item.items():
+                    if method in ("get", "put", "patch", "post", "delete"):
+                        yield operation["operationId"]
+
+    def link(operation_ids, expression: str) -> dict:
+        return {op: {"operationId": op, "parameters": {"id": expression}} for op in operation_ids}
+
+    for path, item in paths.items():
+        post = item.get("post")
+        if post is None:
+            continue
+        if "{" not in path and "201" in post["responses"]:
+            code, links = "201", link(operations_under(f"{path}{{id}}/"), "$response.body#/id")
+        elif path.count("{id}/") == 1 and not path.endswith("{id}/") and "200" in post["responses"]:
+            code, links = "200", link(operations_under(path[: path.index("{id}/") + 5], but=path), "$request.path.id")
+        else:
+            continue
+        if links:
+            post["responses"][code]["links"] = links
+    return result

@@ -1,7 +1,10 @@
 """schemathesis against /api/schema/ with a token, bounded (a fixed seed and number of examples per operation):
-no 5xx, every answer conforms to the schema, undeclared methods answer 405. The larger run is bench/api_fuzz.py."""
+no 5xx, every answer conforms to the schema, undeclared methods answer 405; the stateful phase follows the schema's
+links (create → release → cancel …; tests/jobs/test_api_links.py follows them with real data and asserts the 409).
+The larger run is bench/api_fuzz.py."""
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -37,6 +40,8 @@ def test_fuzz_api_schema_every_check_passes(fuzz_token, server_process, tmp_path
     assert result.cases > 0, result.output[-4000:]
     assert (result.failures, result.errors) == (0, 0), result.output[-12000:]
     assert result.ok, result.output[-4000:]
+    # The stateful phase ran over the schema's links (core.api_schema.add_links), not skipped for want of them.
+    assert re.search(r"Stateful \(in [\d.]+m?s\)", result.output), result.output[-4000:]
 
 
 def test_undeclared_methods_answer_405_with_allow(client, admin_user):
