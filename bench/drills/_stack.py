@@ -66,7 +66,7 @@ def wait_for(predicate: Callable[[], object], timeout: float, *, every: float = 
 
 
 class Stack:
-    def __init__(self, name: str, *, windows: dict[str, str] | None = None):
+    def __init__(self, name: str, *, windows: dict[str, str] | None = None, sync_history: bool = False):
         self.name = name
         self.database = f"portal_drill_{name}_{os.getpid()}"  # dropped at the end; never shared with another run
         self.workdir = Path(tempfile.mkdtemp(prefix=f"drill-{name}-"))
@@ -74,6 +74,7 @@ class Stack:
         self.redis_process: subprocess.Popen | None = None
         self.children: list[subprocess.Popen] = []
         self.windows = {**DRILL_WINDOWS, **(windows or {})}
+        self.sync_history = sync_history  # keep the demo's sync records (the load run's sync log and export)
         self.allocadence = None
         self.marketplace = None
         self.env: dict[str, str] = {}
@@ -109,7 +110,8 @@ class Stack:
 
         call_command("migrate", verbosity=0)
         call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 - the process ends soon
-        SyncRecord.objects.all().delete()  # the demo's history refers to feeds this sandbox never saw
+        if not self.sync_history:
+            SyncRecord.objects.all().delete()  # the demo's history refers to feeds this sandbox never saw
         seed_from_portal(self.allocadence)
         say(f"database {url.rsplit('/', 1)[-1]} seeded; Allocadence sandbox {self.allocadence.base_url}, "
             f"marketplace sandbox {self.marketplace.base_url}; workdir {self.workdir}")  # fmt: skip
@@ -197,7 +199,7 @@ class Stack:
             raise RuntimeError(f"worker {node} exited with {process.returncode}:\n{self.log(process)}")
         return process
 
-    def start_web(self) -> str:
+    def start_web(self, *, workers: int = 1, threads: int = 4) -> str:
         """gunicorn with the production settings on a free loopback port; returns its base URL."""
         import urllib.request
 
@@ -216,9 +218,9 @@ class Stack:
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
-                "1",
+                str(workers),
                 "--threads",
-                "4",
+                str(threads),
                 "--access-logfile",
                 "-",
             ],  # fmt: skip
@@ -396,7 +398,7 @@ class Stack:
             return ""
         return f"{len(report.row_mismatches)} row(s) and {len(report.level_mismatches)} StockLevel(s) differ"
 
-    def report(self, problems: dict[str, object], *, delivered: bool = False) -> int:
+    def report(self, problems: dict[str, object], *, delivered: bool = False, verdict: str = "drill") -> int:
         """Print every check (empty = passed) and return the exit status: 1 if anything was found.
 
         Every drill's own findings are followed by the checks that hold after any drill (no duplicate order, no run
@@ -414,7 +416,7 @@ class Stack:
         failed = {name: found for name, found in problems.items() if found}
         for name, found in problems.items():
             say(f"check {name}: {'FOUND ' + repr(found) if found else 'none'}")
-        say("drill " + ("FAILED: " + ", ".join(failed) if failed else "passed: 0 lost, 0 duplicated"))
+        say(verdict + (" FAILED: " + ", ".join(failed) if failed else " passed: 0 lost, 0 duplicated"))
         return 1 if failed else 0
 
 
