@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -62,6 +64,32 @@ def time_sign_ins(stack: Stack, base: str, times: int = 10) -> list[float]:
         stack.login(base, "coordinator")
         taken.append((time.perf_counter() - started) * 1000)
     return taken
+
+
+def cpu_seconds(web, worker) -> dict[str, float]:
+    """CPU seconds used so far by the web processes, the worker and PostgreSQL's backends (the machine's)."""
+    import psutil
+
+    def tree(pid: int) -> float:
+        try:
+            root = psutil.Process(pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    postgres = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
+            postgres += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return {"web": tree(web.pid), "worker": tree(worker.pid), "PostgreSQL": postgres}
 
 
 def plan(base: str, users: int, seconds: float) -> dict:
@@ -112,10 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     args = parser.parse_args(argv)
 
-    with Stack("load", sync_history=True) as stack:
+    with Stack("load", sync_history=True, persistent_connections=True) as stack:
         stack.start_redis()
-        stack.start_worker()
-        base = stack.start_web(workers=args.web_workers, threads=args.threads)
+        worker = stack.start_worker()
+        # Keep-alive longer than a person's pause, as a proxy in front would: with gunicorn's 2 s, a connection
+        # closed by the server while the client sends its next click is reset (a browser retries; requests not).
+        base = stack.start_web(workers=args.web_workers, threads=args.threads, keep_alive=5)
         say(f"gunicorn {args.web_workers} workers × {args.threads} threads at {base}; one Celery worker; "
             f"{args.users} people for {args.seconds:.0f} s")  # fmt: skip
         sign_ins = sorted(time_sign_ins(stack, base))
@@ -125,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         plan_path, out_path = stack.workdir / "plan.json", stack.workdir / "figures.json"
         plan_path.write_text(json.dumps(plan(base, args.users, args.seconds)))
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), cpu_seconds(stack.web_process, worker)
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(
             [sys.executable, str(Path(__file__).with_name("_load_users.py")), str(plan_path), str(out_path)],
             check=True,
@@ -134,6 +165,16 @@ def main(argv: list[str] | None = None) -> int:
         say(f"people done after {time.monotonic() - started:.0f} s")
         figures = json.loads(out_path.read_text())
         print_figures(figures)
+        cpu_after = cpu_seconds(stack.web_process, worker)
+        used = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used["load generator"] = (children.ru_utime - children_before.ru_utime) + (
+            children.ru_stime - children_before.ru_stime
+        )
+        wall = time.monotonic() - started
+        print(f"CPU seconds during the run ({wall:.0f} s × {os.cpu_count()} cores = {wall * os.cpu_count():.0f}): "
+              + ", ".join(f"{name} {seconds:.1f}" for name, seconds in used.items())
+              + f"; web CPU per request {used['web'] / max(figures['requests'], 1) * 1000:.1f} ms")  # fmt: skip
 
         from inventory.models import Warehouse
         from jobs.models import Job

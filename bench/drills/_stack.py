@@ -66,15 +66,26 @@ def wait_for(predicate: Callable[[], object], timeout: float, *, every: float = 
 
 
 class Stack:
-    def __init__(self, name: str, *, windows: dict[str, str] | None = None, sync_history: bool = False):
+    def __init__(
+        self,
+        name: str,
+        *,
+        windows: dict[str, str] | None = None,
+        sync_history: bool = False,
+        persistent_connections: bool = False,
+    ):
         self.name = name
         self.database = f"portal_drill_{name}_{os.getpid()}"  # dropped at the end; never shared with another run
         self.workdir = Path(tempfile.mkdtemp(prefix=f"drill-{name}-"))
         self.redis_port = free_port()
         self.redis_process: subprocess.Popen | None = None
         self.children: list[subprocess.Popen] = []
+        self.web_process: subprocess.Popen | None = None
         self.windows = {**DRILL_WINDOWS, **(windows or {})}
         self.sync_history = sync_history  # keep the demo's sync records (the load run's sync log and export)
+        # The drills connect per request/task (DB_CONN_MAX_AGE=0: a terminated backend is never reused); the load
+        # run keeps connections open as deployed (the settings' default).
+        self.connection_env = {} if persistent_connections else {"DB_CONN_MAX_AGE": "0"}
         self.allocadence = None
         self.marketplace = None
         self.env: dict[str, str] = {}
@@ -139,7 +150,7 @@ class Stack:
         process = subprocess.Popen(
             argv,
             cwd=REPO_ROOT,
-            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1", "DB_CONN_MAX_AGE": "0", **env},
+            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1", **self.connection_env, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -199,8 +210,9 @@ class Stack:
             raise RuntimeError(f"worker {node} exited with {process.returncode}:\n{self.log(process)}")
         return process
 
-    def start_web(self, *, workers: int = 1, threads: int = 4) -> str:
-        """gunicorn with the production settings on a free loopback port; returns its base URL."""
+    def start_web(self, *, workers: int = 1, threads: int = 4, keep_alive: int = 2) -> str:
+        """gunicorn with the production settings on a free loopback port; returns its base URL. `keep_alive`: the
+        seconds an idle client connection stays open (gunicorn's default 2; behind a proxy, the proxy's own)."""
         import urllib.request
 
         subprocess.run(
@@ -221,6 +233,8 @@ class Stack:
                 str(workers),
                 "--threads",
                 str(threads),
+                "--keep-alive",
+                str(keep_alive),
                 "--access-logfile",
                 "-",
             ],  # fmt: skip
@@ -229,6 +243,7 @@ class Stack:
             SESSION_COOKIE_SECURE="0",  # plain HTTP on loopback: no proxy terminates TLS here
             CSRF_COOKIE_SECURE="0",
         )
+        self.web_process = process
         base = f"http://127.0.0.1:{port}"
 
         def up():
