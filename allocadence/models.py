@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Q
 
 from allocadence_client.status import ALLOCATED, CANCELLED, COMPLETED, PICKING
+from core.outbox import OutboxQuerySet
 
 # Allocadence statuses that mean the order's stock is held (or gone): the moment the portal may let go of
 # the job's reservation with the next stock snapshot.
@@ -9,10 +10,7 @@ CONFIRMING_STATUSES = (ALLOCATED, PICKING, COMPLETED)
 FINAL_STATUSES = (COMPLETED, CANCELLED)
 
 
-class OrderPushQuerySet(models.QuerySet):
-    def failed(self):
-        return self.filter(status=OrderPush.Status.FAILED)
-
+class OrderPushQuerySet(OutboxQuerySet):
     def to_poll(self):
         """Orders Allocadence has, whose status can still change."""
         return self.filter(

@@ -13,7 +13,7 @@ and errors"). Each outbox row carries a deterministic number stored before the f
    claim is stale and the next attempt looks the order up.
 
 What differs between outboxes (the model, the POST, the lookup, what a success stores) is an `OutboxProtocol`;
-`allocadence.orders` (released job orders) and `purchasing.push` (purchase orders) each define one.
+`allocadence.orders` (released job orders) and `allocadence.purchase_orders` (purchase orders) each define one.
 """
 
 from __future__ import annotations
@@ -277,12 +277,7 @@ class OutboxProtocol(Generic[Push]):
 
     def retry(self, *, push: Push) -> bool:
         """The Retry button: a failed push goes back to pending; False if it was not failed any more."""
-        status = self.model.Status
-        return bool(
-            self.model.objects.filter(pk=push.pk, status=status.FAILED).update(
-                status=status.PENDING, next_attempt_at=None, updated_at=timezone.now()
-            )
-        )
+        return bool(self.model.objects.filter(pk=push.pk).retry())
 
 
 class PushDueCommand(BaseCommand):

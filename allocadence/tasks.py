@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from allocadence import orders, services
+from allocadence import orders, purchase_orders, services
 from core.models import SyncRun
 
 
@@ -33,3 +33,17 @@ def sweep_outbox_task() -> int:
 def poll_order_status_task() -> int | None:
     run = orders.poll_order_status()
     return run.pk if run else None
+
+
+@shared_task
+def push_purchase_order_task(push_id: int) -> str:
+    return purchase_orders.push_purchase_order(push_id=push_id).result
+
+
+@shared_task
+def sweep_purchase_order_pushes_task() -> int:
+    """Re-queue purchase order pushes whose message was lost, whose retry is due, or whose worker died."""
+    ids = purchase_orders.sweep_pushes()
+    for push_id in ids:
+        push_purchase_order_task.delay(push_id)
+    return len(ids)

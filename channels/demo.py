@@ -1,9 +1,11 @@
 """Demo channels for client acme, pointing at the marketplace sandbox, with a sync log to look at.
 
-Idempotent: a second run creates nothing. Needs the inventory demo (acme's parts, MAIN/EAST).
+Idempotent: a second run creates nothing (it only points the demo channels at the sandbox's current URL).
+Needs the inventory demo (acme's parts, MAIN/EAST).
 """
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -12,6 +14,7 @@ from channels.models import Channel, OpenOrder, SkuMapping, SyncRecord
 from core.models import Client
 from inventory.models import Part, Warehouse
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 DEMO_MAPPINGS = 100
 SHOPIFY_LOCATION_ID = "61020000001"
 SHOPIFY_ITEM_BASE = 44_000_000_000
@@ -39,6 +42,17 @@ DEMO_HISTORY = [
 def _say(stdout, message: str) -> None:
     if stdout is not None:
         stdout.write(message)
+
+
+def _follow_sandbox(channel: Channel, base: str) -> None:
+    """A demo channel that still points at a sandbox on this machine follows the sandbox's current URL (`make run`
+    on other ports); one an admin pointed at a real marketplace is left alone."""
+    if urlsplit(channel.endpoint).hostname not in LOOPBACK or channel.endpoint == base:
+        return
+    channel.endpoint = base
+    if channel.kind == Channel.Kind.AMAZON_SP:
+        channel.token_url = f"{base}/auth/o2/token"
+    channel.save(update_fields=["endpoint", "token_url", "updated_at"])
 
 
 def seed_demo_data(stdout=None) -> dict:
@@ -83,6 +97,8 @@ def seed_demo_data(stdout=None) -> dict:
         },
     )
     created["channels"] += was_created
+    for channel in (shopify, amazon):
+        _follow_sandbox(channel, base)
     warehouses = list(Warehouse.objects.filter(code__in=["MAIN", "EAST"]))
     for channel in (shopify, amazon):
         if not channel.warehouses.exists():

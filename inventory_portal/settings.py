@@ -310,8 +310,8 @@ CELERY_BEAT_SCHEDULE = {
     "allocadence-pull-stock": {"task": "allocadence.tasks.pull_stock_task", "schedule": ALLOCADENCE_PULL_SECONDS},
     "allocadence-sweep-outbox": {"task": "allocadence.tasks.sweep_outbox_task", "schedule": 60.0},
     "allocadence-poll-order-status": {"task": "allocadence.tasks.poll_order_status_task", "schedule": 60.0},
-    "purchasing-sweep-po-pushes": {
-        "task": "purchasing.tasks.sweep_purchase_order_pushes_task",
+    "allocadence-sweep-po-pushes": {
+        "task": "allocadence.tasks.sweep_purchase_order_pushes_task",
         "schedule": 60.0,
         "options": {"queue": "allocadence"},
     },

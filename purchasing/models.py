@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.models import Client
+from core.outbox import OutboxQuerySet
 from core.scoping import scope_to_user
 from inventory.models import Part, Warehouse
 
@@ -119,11 +120,6 @@ class PurchaseOrderLine(models.Model):
         return self.quantity - self.received_quantity
 
 
-class PurchaseOrderPushQuerySet(models.QuerySet):
-    def failed(self):
-        return self.filter(status=PurchaseOrderPush.Status.FAILED)
-
-
 class PurchaseOrderPush(models.Model):
     """Outbox row for one purchase order at an Allocadence warehouse, written in the ordering transaction.
 
@@ -151,7 +147,7 @@ class PurchaseOrderPush(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = PurchaseOrderPushQuerySet.as_manager()
+    objects = OutboxQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -30,7 +30,7 @@ from purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderPus
 PLANNED = StockType.PLANNED
 ORDERED = StockType.ORDERED
 AVAILABLE = StockType.AVAILABLE
-PUSH_TASK_NAME = "purchasing.tasks.push_purchase_order_task"
+PUSH_TASK_NAME = "allocadence.tasks.push_purchase_order_task"  # sent by name: allocadence is the layer above
 
 
 @dataclass(frozen=True)
@@ -232,8 +232,16 @@ def order_purchase_order(*, po: PurchaseOrder, user) -> PurchaseOrder:
         if po.warehouse.is_allocadence:
             push, created = PurchaseOrderPush.objects.get_or_create(po=po, defaults={"order_number": po.number})
             if created:
-                enqueue_on_commit(PUSH_TASK_NAME, push.id, queue="allocadence")
+                enqueue_on_commit(PUSH_TASK_NAME, push.id)
     return po
+
+
+def retry_push(*, push: PurchaseOrderPush) -> bool:
+    """The Retry button of a failed push: back to pending and sent again; False if it was not failed any more."""
+    if not PurchaseOrderPush.objects.filter(pk=push.pk).retry():
+        return False
+    enqueue_on_commit(PUSH_TASK_NAME, push.id)
+    return True
 
 
 # --- receive --------------------------------------------------------------------------------------------------

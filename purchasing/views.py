@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.scoping import clients_for, get_scoped_or_404, user_sees_many_clients
 from inventory.errors import StockError
 from inventory.models import Location, Warehouse
-from purchasing import push as pushes
 from purchasing import selectors, services
 from purchasing.errors import PurchasingError
 from purchasing.filters import PurchaseOrderFilter
@@ -230,10 +229,7 @@ def po_receive(request, pk):
 def retry_push(request, pk):
     po = get_scoped_or_404(PurchaseOrder.objects.all(), request.user, pk=pk)
     push = PurchaseOrderPush.objects.filter(po=po).first()
-    if push is not None and pushes.retry_push(push=push):
-        from purchasing.tasks import push_purchase_order_task
-
-        push_purchase_order_task.delay(push.id)
+    if push is not None and services.retry_push(push=push):
         messages.success(request, f"{po.number} queued for Allocadence again.")
     else:
         messages.error(request, f"{po.number} has no failed push to retry.")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 
 from allocadence.models import OrderPush
 from allocadence.orders import poll_order_status, push_job_order
@@ -104,3 +107,26 @@ def test_pull_started_before_confirmation_keeps_the_reservation(sandbox, stocked
     assert counts["reservations_dropped"] == 0
     assert JobLine.objects.get(job=job).reserved == 4
     assert figures(part, alc1)["available"] == 2  # 6 sellable - 4 still reserved: under, never over
+
+
+def test_sync_allocadence_polls_order_status_before_it_pulls(sandbox, stocked, alc1, client_a, coordinator):
+    # given a released job whose order Allocadence has allocated (its 4 units are out of sellable: 10 -> 6)
+    part = stocked
+    job = make_job(client_a, coordinator, [(part, alc1, 4)], title="Released")
+    release_job(job=job, user=coordinator)
+    push = OrderPush.objects.get(job=job)
+    assert push_job_order(push_id=push.id).result == "sent"
+    assert sandbox.advance_orders() == 1
+    out = io.StringIO()
+
+    # when an operator syncs on demand
+    call_command("sync_allocadence", stdout=out)
+
+    # then the order was confirmed first, so the pull dropped the reservation: 6 Available, not 6 - 4 counted twice
+    push.refresh_from_db()
+    assert push.status == OrderPush.Status.CONFIRMED
+    assert figures(part, alc1) == {"in_stock": 6, "available": 6, "reserved": 0, "allocated": 0, "ordered": 0}
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Allocadence order status #") and "confirmed=1" in lines[0]
+    assert lines[1].startswith("Allocadence pull #") and "reservations_dropped=4" in lines[1]
+    assert check_ledger().is_ok

@@ -73,3 +73,23 @@ def test_sync_channels_command_pushes_demo_channels(acme_inventory, sandbox):
     assert "acme/shopify: planned 0, claimed 0" in out.getvalue()
     call_command("sync_channels", "--channel", "shopify", "--full", "--no-push", stdout=out)
     assert "acme/shopify: planned 100" in out.getvalue()
+
+
+def test_seed_demo_data_points_demo_channels_at_the_sandbox_it_runs_with_now(acme_inventory, sandbox, settings):
+    # given the demo seeded while the sandbox listened on one port, and an admin's channel of a real marketplace
+    seed_demo_data()
+    Channel.objects.filter(code="amazon-eu").update(
+        endpoint="https://sellingpartnerapi-eu.amazon.com", token_url="https://api.amazon.com/auth/o2/token"
+    )
+    settings.MARKETPLACE_SANDBOX_URL = "http://127.0.0.1:18402"  # `make run` again, the sandbox on another port
+
+    # when the demo is seeded again
+    assert seed_demo_data()["channels"] == 0
+
+    # then the demo channel on the sandbox follows it; the one pointed elsewhere is left alone
+    shopify, amazon = Channel.objects.get(code="shopify"), Channel.objects.get(code="amazon-eu")
+    assert shopify.endpoint == "http://127.0.0.1:18402"
+    assert (amazon.endpoint, amazon.token_url) == (
+        "https://sellingpartnerapi-eu.amazon.com",
+        "https://api.amazon.com/auth/o2/token",
+    )

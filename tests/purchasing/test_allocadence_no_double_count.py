@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from allocadence import services as allocadence_services
 from allocadence.client import get_client
+from allocadence.purchase_orders import push_purchase_order
 from core.models import SyncRun
 from purchasing.models import PurchaseOrderPush
-from purchasing.push import push_purchase_order
 from purchasing.selectors import portal_ordered_not_in_allocadence
 from purchasing.services import order_purchase_order
 

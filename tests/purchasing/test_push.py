@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from allocadence.client import get_client
+from allocadence.purchase_orders import push_purchase_order, sweep_pushes
 from purchasing.models import PurchaseOrderPush
-from purchasing.push import push_purchase_order, sweep_pushes
 from purchasing.services import order_purchase_order
 
 from .conftest import draft, fig, figures, make_part, orders_numbered

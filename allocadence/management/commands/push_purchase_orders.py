@@ -1,5 +1,5 @@
 from allocadence.outbox_protocol import PushDueCommand
-from purchasing.push import PURCHASE_ORDER_PUSHES
+from allocadence.purchase_orders import PURCHASE_ORDER_PUSHES
 
 
 class Command(PushDueCommand):

@@ -1,5 +1,8 @@
 """Purchase orders of Allocadence warehouses to Allocadence `/purchase-orders`, exactly once.
 
+Allocadence is the top layer: purchasing writes the outbox row (`PurchaseOrderPush`) in the ordering transaction
+and sends `allocadence.tasks.push_purchase_order_task` by name; everything that speaks to Allocadence is here.
+
 The push follows `allocadence.outbox_protocol`, as job orders do; what is particular to a purchase order is
 here: its lines with their unit cost, the supplier, the expected date, and `acknowledged_at` stored when it is
 sent.
