@@ -11,27 +11,23 @@ from django.views.decorators.http import require_POST
 
 from core import services, timezones
 from core.forms import ApiTokenForm, PreferencesForm
-from core.models import ApiToken, Preferences, SyncRun, WorkerHeartbeat
+from core.models import ApiToken, Preferences
 from core.selectors import token_users_for, tokens_for_admin
-from core.system import ping_workers, queue_lengths
-
-HEARTBEAT_FRESH_SECONDS = 120
+from core.system import beat_health, ping_workers, queue_lengths, recent_runs, worker_heartbeats
 
 
 @login_required
 @permission_required("core.view_system", raise_exception=True)
 def system(request):
     workers, ping_note = ping_workers(timeout=1.0)
-    heartbeats = list(WorkerHeartbeat.objects.order_by("queue"))
-    now = timezone.now()
-    for beat in heartbeats:
-        beat.is_fresh = (now - beat.seen_at).total_seconds() < HEARTBEAT_FRESH_SECONDS
+    heartbeats = worker_heartbeats()
     context = {
         "workers": workers,
         "ping_note": ping_note,
         "heartbeats": heartbeats,
+        "beat": beat_health(heartbeats),
         "queues": queue_lengths(),
-        "runs": SyncRun.objects.latest_first()[:25],
+        "runs": recent_runs(),
     }
     template = "core/_sync_runs.html" if request.htmx else "core/system.html"
     return render(request, template, context)

@@ -14,18 +14,16 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 
 from allocadence.freshness import stock_freshness
 from channels.models import SyncRecord
 from core.context_processors import navigation
-from core.models import WorkerHeartbeat
 from core.roles import ADMIN, COORDINATOR, MANAGER, OPERATOR, user_roles
+from core.system import worker_heartbeats
 from inventory.filters import inventory_scope
 from jobs.models import Job, JobLine
 
 SHORTAGES_SHOWN = 5
-HEARTBEAT_FRESH_SECONDS = 120
 
 
 def _url(name: str, **params) -> str:
@@ -103,14 +101,6 @@ def sync_errors_by_channel(user) -> list[dict]:
     ]
 
 
-def worker_health() -> list[WorkerHeartbeat]:
-    now = timezone.now()
-    beats = list(WorkerHeartbeat.objects.order_by("queue"))
-    for beat in beats:
-        beat.is_fresh = (now - beat.seen_at).total_seconds() < HEARTBEAT_FRESH_SECONDS
-    return beats
-
-
 def dashboard_for(user, roles: set[str] | None = None) -> Dashboard:
     """What each role looks at first: coordinators their jobs and shortages, operators the board, managers
     shortages and sync errors, admins all of it and the workers."""
@@ -124,7 +114,7 @@ def dashboard_for(user, roles: set[str] | None = None) -> Dashboard:
     if roles & {MANAGER, ADMIN}:
         board.sync_errors = sync_errors_by_channel(user)
     if ADMIN in roles:
-        board.workers = worker_health()
+        board.workers = worker_heartbeats()
     return board
 
 
