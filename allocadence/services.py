@@ -19,7 +19,6 @@ import logging
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -33,6 +32,7 @@ from allocadence.models import OrderPush
 from allocadence.orders import poll_order_status, push_due_orders, push_job_order, retry_push, sweep_outbox
 from allocadence_client import AllocadenceError
 from core.db import drop_broken_connection
+from core.locks import try_advisory_lock
 from core.models import Client, SyncRun
 from core.runs import finish_run, hold_run, set_progress, start_run
 from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, changed_parts
@@ -165,26 +165,6 @@ def build_snapshot(items: list[dict[str, Any]], rows: list[dict[str, Any]]) -> S
     return snapshot
 
 
-# --- locks and run bookkeeping ------------------------------------------------------------------------------
-
-
-@contextmanager
-def advisory_lock(key: int) -> Iterator[bool]:
-    """A session-level PostgreSQL advisory lock, held across the fetch and the apply; True if we got it."""
-    if connection.vendor != "postgresql":
-        yield True  # SQLite serialises writers itself; only one worker runs in the embedded mode
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-
-
 # --- pull ---------------------------------------------------------------------------------------------------
 
 
@@ -199,7 +179,7 @@ def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
     else:
         hold_run(run)  # a "Pull now" run, queued until this worker took it
     timer = PhaseTimer()
-    with advisory_lock(PULL_LOCK_KEY) as acquired:
+    with try_advisory_lock(PULL_LOCK_KEY) as acquired:  # held across the fetch and the apply
         if not acquired:
             return finish_run(run, SyncRun.Status.SKIPPED, error="Another Allocadence pull was running.")
         try:

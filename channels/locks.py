@@ -1,38 +1,23 @@
 """The only place the channel sync takes locks: advisory locks for runs, row claims for pushes."""
 
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from channels.models import SyncRecord
+from core.locks import try_advisory_lock
 
 
 def _key(name: str) -> int:
     return zlib.crc32(f"channels:{name}".encode())
 
 
-@contextmanager
-def try_run_lock(name: str) -> Iterator[bool]:
-    """A session advisory lock so periodic runs never overlap: yields False when another run holds it.
-
-    On SQLite (the embedded `make run` default, one worker) there is nothing to lock: yields True.
-    """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_key(name)])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [_key(name)])
+def try_run_lock(name: str) -> AbstractContextManager[bool]:
+    """So periodic runs never overlap: yields False when another run holds the lock of `name`."""
+    return try_advisory_lock(_key(name))
 
 
 def wait_for_xact_lock(name: str) -> None:
