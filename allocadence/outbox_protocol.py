@@ -41,7 +41,6 @@ from allocadence_client import (
     TransientError,
     ValidationError,
 )
-from core.db import drop_broken_connection
 from core.models import SyncRun
 from core.runs import finish_run, start_run
 
@@ -193,7 +192,6 @@ class OutboxProtocol(Generic[Push]):
             outcome = self._attempt(push)
         except Exception as exc:  # the database or a bug: the run says so; the claim goes stale and is taken over
             if own_run:
-                drop_broken_connection()
                 finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
             raise
         if own_run:

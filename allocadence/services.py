@@ -31,7 +31,6 @@ from allocadence.client import get_client
 from allocadence.models import OrderPush
 from allocadence.orders import poll_order_status, push_due_orders, push_job_order, retry_push, sweep_outbox
 from allocadence_client import AllocadenceError
-from core.db import drop_broken_connection
 from core.locks import try_advisory_lock
 from core.models import Client, SyncRun
 from core.runs import finish_run, hold_run, set_progress, start_run
@@ -205,7 +204,6 @@ def pull_stock(*, run: SyncRun | None = None, user=None) -> SyncRun:
             return finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         except Exception as exc:
             logger.exception("Allocadence pull #%s crashed", run.pk)
-            drop_broken_connection()
             finish_run(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
             raise
     logger.info(

@@ -34,7 +34,6 @@ from channels.adapters import (
 from channels.locks import claim_due_records, wait_for_xact_lock
 from channels.models import Channel, SkuMapping, SyncRecord
 from channels.quantities import planned_records_sql
-from core.db import drop_broken_connection
 from core.enqueue import enqueue_on_commit
 from core.models import SyncRun
 from core.runs import finish_run, start_run
@@ -227,7 +226,6 @@ def push_pending(
             if outcome.problem:
                 break
     except Exception as exc:
-        drop_broken_connection()
         finish_run(run, SyncRun.Status.FAILED, counts=outcome.counts(), error=repr(exc))
         raise
     finally:
@@ -403,7 +401,6 @@ def poll_feeds(*, channel: Channel | None = None, adapters: dict[int, ChannelAda
         for channel_obj in Channel.objects.filter(id__in=list(references)).order_by("id"):
             _poll_channel(channel_obj, references[channel_obj.pk], (adapters or {}).get(channel_obj.pk), outcome)
     except Exception as exc:
-        drop_broken_connection()
         finish_run(run, SyncRun.Status.FAILED, counts=outcome.counts(), error=repr(exc))
         raise
     status = SyncRun.Status.PARTIAL if outcome.problems else SyncRun.Status.SUCCESS

@@ -6,8 +6,8 @@ from django.db import connection
 
 def drop_broken_connection() -> None:
     """Close this thread's connection if an error broke it (a terminated backend, a failover), so that the next
-    query connects again. Call before recording a failure that the database itself may have caused: outside a
-    transaction Django keeps an errored connection until the request or task ends."""
+    query connects again. `core.runs.finish_run` calls it before recording a Failed run, whose cause may be the
+    database itself: outside a transaction Django keeps an errored connection until the request or task ends."""
     if not connection.in_atomic_block:
         connection.close_if_unusable_or_obsolete()
 

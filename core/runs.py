@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
+from core.db import drop_broken_connection
 from core.models import SyncRun
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ def set_progress(run: SyncRun, done: int, total: int, detail: str) -> None:
 
 
 def finish_run(run: SyncRun, status: str, *, counts: dict | None = None, error: str = "") -> SyncRun:
+    if status == SyncRun.Status.FAILED:
+        drop_broken_connection()  # the failure may be the database's own: record it on a fresh connection
     run.status = status
     run.finished_at = max(timezone.now(), run.started_at)
     if counts is not None:
