@@ -2,7 +2,7 @@
 
 Converting it saves it as a normal job through `jobs.services.save_job` (reserving as usual, with the same
 `InsufficientStock` semantics), in the same transaction that removes the plan's Allocated and Planned rows.
-Locks follow jobs.services: the job row first, then every part in one `lock_parts` call.
+Locks follow jobs.services: the job row first (`jobs.locks`), then every part in one `lock_parts` call.
 """
 
 from __future__ import annotations
@@ -11,41 +11,27 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from bom.explosion import BuildRequest, explode
 from bom.models import BillOfMaterials
 from inventory.locks import lock_parts
-from inventory.models import Movement, Part, StockType
-from inventory.services import Reference, StockChange, apply_stock_changes, default_location
+from inventory.models import Part, StockType
+from inventory.services import StockChange, apply_stock_changes
 from jobs.errors import IllegalTransition
+from jobs.history import created_note, job_reference, record_event
+from jobs.locks import lock_job
 from jobs.models import Job, JobEvent, JobLine
-from jobs.services import LineSpec, OutputSpec, _validate, next_job_number, save_job
-
-
-def _reference(job: Job) -> Reference:
-    return Reference(kind=Movement.ReferenceKind.JOB, id=job.id, label=job.number)
-
-
-def _lock_job(job: Job) -> Job:
-    return (
-        Job.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("output_part", "output_warehouse")
-        .get(pk=job.pk)
-    )
+from jobs.reservations import DefaultLocations
+from jobs.services import LineSpec, OutputSpec, next_job_number, save_job, validate_job
 
 
 def _plan_changes(job: Job, lines: list[JobLine], sign: int) -> list[StockChange]:
     """The Allocated rows of the lines and the Planned row of the output, added (+1) or removed (-1)."""
-    defaults: dict[int, int] = {}
-
-    def location_id(warehouse) -> int:
-        if warehouse.id not in defaults:
-            defaults[warehouse.id] = default_location(warehouse).id
-        return defaults[warehouse.id]
-
+    location_id = DefaultLocations()
     changes = [
         StockChange(
-            line.part_id, line.warehouse_id, location_id(line.warehouse), StockType.ALLOCATED, sign * line.quantity
+            line.part_id, line.warehouse_id, location_id(line.warehouse_id), StockType.ALLOCATED, sign * line.quantity
         )
         for line in lines
     ]
@@ -54,7 +40,7 @@ def _plan_changes(job: Job, lines: list[JobLine], sign: int) -> list[StockChange
             StockChange(
                 job.output_part_id,
                 job.output_warehouse_id,
-                location_id(job.output_warehouse),
+                location_id(job.output_warehouse_id),
                 StockType.PLANNED,
                 sign * job.batch_size,
             )
@@ -62,21 +48,10 @@ def _plan_changes(job: Job, lines: list[JobLine], sign: int) -> list[StockChange
     return changes
 
 
-def _event(job: Job, user, kind: str, *, from_state: str, to_state: str, note: str) -> None:
-    JobEvent.objects.create(
-        job=job,
-        user=user if user is not None and user.is_authenticated else None,
-        kind=kind,
-        from_state=from_state,
-        to_state=to_state,
-        note=note[:2000],
-    )
-
-
 def plan_job(*, client, user, title: str, lines: Iterable[LineSpec], output: OutputSpec | None = None) -> Job:
     """Create a Planned job: nothing is reserved; its lines are Allocated, its output (if any) Planned."""
     lines = list(lines)
-    _validate(client=client, title=title, lines=lines, output=output)
+    validate_job(client=client, title=title, lines=lines, output=output)
     with transaction.atomic():
         lock_parts([spec.part.id for spec in lines] + ([output.part.id] if output else []))
         job = Job.objects.create(
@@ -99,16 +74,12 @@ def plan_job(*, client, user, title: str, lines: Iterable[LineSpec], output: Out
             ]
         )
         apply_stock_changes(
-            changes=_plan_changes(job, job_lines, +1), reason="planned production", reference=_reference(job), user=user
+            changes=_plan_changes(job, job_lines, +1),
+            reason="planned production",
+            reference=job_reference(job),
+            user=user,
         )
-        _event(
-            job,
-            user,
-            JobEvent.Kind.CREATED,
-            from_state="",
-            to_state=Job.State.PLANNED,
-            note="; ".join(f"+ {s.part.sku} @ {s.warehouse.code} × {s.quantity}" for s in lines),
-        )
+        record_event(job, user, JobEvent.Kind.CREATED, to_state=Job.State.PLANNED, note=created_note(lines))
     return job
 
 
@@ -121,7 +92,7 @@ def _release_plan(job: Job, user, reason: str) -> list[JobLine]:
     part_ids = list(job.lines.values_list("part_id", flat=True))
     lock_parts(part_ids + ([job.output_part_id] if job.output_part_id else []))
     lines = list(job.lines.select_related("part", "warehouse").order_by("id"))
-    apply_stock_changes(changes=_plan_changes(job, lines, -1), reason=reason, reference=_reference(job), user=user)
+    apply_stock_changes(changes=_plan_changes(job, lines, -1), reason=reason, reference=job_reference(job), user=user)
     return lines
 
 
@@ -132,7 +103,7 @@ def convert_planned_job(*, job: Job, user, allow_shortfall: bool = False) -> Job
     and the plan stays exactly as it was.
     """
     with transaction.atomic():
-        job = _lock_job(job)
+        job = lock_job(job)
         lines = _release_plan(job, user, "planned production converted to a saved job")
         specs = [LineSpec(part=line.part, warehouse=line.warehouse, quantity=line.quantity) for line in lines]
         output = None
@@ -143,7 +114,7 @@ def convert_planned_job(*, job: Job, user, allow_shortfall: bool = False) -> Job
         JobLine.objects.filter(job=job).delete()
         job.state = Job.State.RESERVED
         job.save(update_fields=["state", "updated_at"])
-        _event(
+        record_event(
             job,
             user,
             JobEvent.Kind.EDITED,
@@ -164,15 +135,13 @@ def convert_planned_job(*, job: Job, user, allow_shortfall: bool = False) -> Job
 
 def cancel_planned_job(*, job: Job, user) -> Job:
     """Drop a plan: its Allocated and Planned rows are removed and the job is Cancelled."""
-    from django.utils import timezone
-
     with transaction.atomic():
-        job = _lock_job(job)
+        job = lock_job(job)
         _release_plan(job, user, "planned production cancelled")
         JobLine.objects.filter(job=job).update(allocated=0)
         job.state, job.cancelled_at = Job.State.CANCELLED, timezone.now()
         job.save(update_fields=["state", "cancelled_at", "updated_at"])
-        _event(job, user, JobEvent.Kind.CANCELLED, from_state=Job.State.PLANNED, to_state=Job.State.CANCELLED, note="")
+        record_event(job, user, JobEvent.Kind.CANCELLED, from_state=Job.State.PLANNED, to_state=Job.State.CANCELLED)
     return job
 
 

@@ -1,9 +1,8 @@
 """Writes after a job is saved: release to production, Allocadence's confirmation of a released job's
 order (dropping its reservation), stock used outside the portal, and the production stages up to Done.
 
-Same rules as `jobs.services` (whose lock and history helpers these share): one transaction per
-service, the job row lock first, then every part in ONE `lock_parts` call, stock only through
-`apply_stock_changes`.
+Same rules as `jobs.services`: one transaction per service, the job row lock (`jobs.locks`) first, then
+every part in ONE `lock_parts` call, stock only through `apply_stock_changes`.
 """
 
 from django.core.exceptions import ValidationError
@@ -14,24 +13,18 @@ from django.utils import timezone
 from allocadence.outbox import enqueue_job_order
 from inventory.errors import InsufficientStock, Shortage
 from inventory.locks import lock_parts
-from inventory.models import InventoryRow, Location, Movement
+from inventory.models import InventoryRow, Location, Movement, StockType
 from inventory.services import Reference, StockChange, apply_stock_changes
 from jobs.errors import IllegalTransition, JobNotFullyReserved, LocationRequired
+from jobs.history import job_reference, new_event, record_event
+from jobs.locks import lock_job
 from jobs.models import Job, JobEvent, JobLine, JobLineReservation, ProductionStage
-from jobs.services import (
-    ALLOCATED,
-    AVAILABLE,
-    IN_PRODUCTION,
-    RESERVED,
-    _DefaultLocations,
-    _event,
-    _holdings,
-    _lock_job,
-    _record,
-    _reference,
-    _ReservationWrites,
-    _return_reservations,
-)
+from jobs.reservations import DefaultLocations, ReservationWrites, holdings, return_reservations
+
+AVAILABLE = StockType.AVAILABLE
+RESERVED = StockType.RESERVED
+ALLOCATED = StockType.ALLOCATED
+IN_PRODUCTION = StockType.IN_PRODUCTION
 
 
 def release_job(*, job: Job, user) -> Job:
@@ -42,14 +35,14 @@ def release_job(*, job: Job, user) -> Job:
     Allocadence confirms (`drop_released_reservations`). An output creates In-production.
     """
     with transaction.atomic():
-        job = _lock_job(job)
+        job = lock_job(job)
         if job.state != Job.State.RESERVED:
             raise IllegalTransition(
                 f"Job {job.number} is {job.get_state_display()}; only Reserved jobs can be released.", state=job.state
             )
         lines = list(job.lines.select_related("part", "warehouse"))
         locked = lock_parts([line.part_id for line in lines] + ([job.output_part_id] if job.output_part_id else []))
-        reservations_by_line = _holdings(lines)
+        reservations_by_line = holdings(lines)
         short = [f"{line.part.sku} @ {line.warehouse.code} short {line.allocated}" for line in lines if line.allocated]
         if short:
             raise JobNotFullyReserved(number=job.number, short_lines=short)
@@ -72,12 +65,12 @@ def release_job(*, job: Job, user) -> Job:
         if consumed_lines:
             JobLine.objects.bulk_update(consumed_lines, ["consumed", "reserved"])
             JobLineReservation.objects.filter(line_id__in=[line.id for line in consumed_lines]).delete()
-        reference = _reference(job)
+        reference = job_reference(job)
         apply_stock_changes(
             changes=consumed, reason="consumed at release", reference=reference, user=user, locked_part_ids=locked
         )
         if job.output_part_id:
-            location_id = _DefaultLocations()(job.output_warehouse_id)
+            location_id = DefaultLocations()(job.output_warehouse_id)
             apply_stock_changes(
                 changes=[
                     StockChange(job.output_part_id, job.output_warehouse_id, location_id, IN_PRODUCTION, job.batch_size)
@@ -94,7 +87,7 @@ def release_job(*, job: Job, user) -> Job:
         if allocadence_warehouse is not None:
             enqueue_job_order(job, warehouse=allocadence_warehouse)
             note = f"order {job.number} queued for Allocadence ({allocadence_warehouse.code})"
-        _record(
+        record_event(
             job, user, JobEvent.Kind.RELEASED, from_state=Job.State.RESERVED, to_state=Job.State.RELEASED, note=note
         )
     return job
@@ -134,11 +127,11 @@ def drop_released_reservations(*, job: Job, user=None, note: str = "") -> int:
         apply_stock_changes(
             changes=changes,
             reason="reservation dropped: Allocadence confirmed the order",
-            reference=_reference(job),
+            reference=job_reference(job),
             user=user,
             locked_part_ids=locked,
         )
-        _record(job, user, JobEvent.Kind.RESERVATION_DROPPED, note=note or f"{dropped} reserved units dropped")
+        record_event(job, user, JobEvent.Kind.RESERVATION_DROPPED, note=note or f"{dropped} reserved units dropped")
     return dropped
 
 
@@ -162,8 +155,8 @@ def move_reserved_to_allocated(
             .prefetch_related("reservations")
             .order_by("-job__created_at", "-job_id", "-id")
         )
-        defaults = _DefaultLocations()
-        writes = _ReservationWrites()
+        defaults = DefaultLocations()
+        writes = ReservationWrites()
         changes: list[StockChange] = []
         moved_lines: list[JobLine] = []
         events: list[JobEvent] = []
@@ -173,7 +166,7 @@ def move_reserved_to_allocated(
                 break
             amount = min(remaining, line.reserved)
             remaining -= amount
-            returned = _return_reservations(line, amount, list(line.reservations.all()), writes)
+            returned = return_reservations(line, amount, list(line.reservations.all()), writes)
             # the units left the building: Reserved goes down, the job's need becomes Allocated
             changes += [change for change in returned if change.type == RESERVED]
             changes.append(StockChange(part_id, warehouse_id, defaults(line.warehouse_id), ALLOCATED, amount))
@@ -181,7 +174,7 @@ def move_reserved_to_allocated(
             line.allocated += amount
             moved_lines.append(line)
             events.append(
-                _event(
+                new_event(
                     line.job,
                     user,
                     JobEvent.Kind.EDITED,
@@ -226,7 +219,7 @@ def advance_job(*, job: Job, user, direction: int = 1, location: Location | None
     if direction not in (1, -1):
         raise ValueError("direction is +1 (forward) or -1 (back)")
     with transaction.atomic():
-        job = _lock_job(job)
+        job = lock_job(job)
         stages = list(ProductionStage.objects.active())
         back, forward = board_moves(job, stages)
         target = forward if direction == 1 else back
@@ -247,7 +240,7 @@ def advance_job(*, job: Job, user, direction: int = 1, location: Location | None
             job.state, job.stage = Job.State.IN_PRODUCTION, stages[target]
             kind = JobEvent.Kind.ADVANCED if direction == 1 else JobEvent.Kind.MOVED_BACK
         job.save(update_fields=["state", "stage", "done_at", "updated_at"])
-        _record(
+        record_event(
             job,
             user,
             kind,
@@ -274,7 +267,7 @@ def reopen_job(*, job: Job, user) -> Job:
     reverses exactly the Done before it, so what remains is the last Done's effect.
     """
     with transaction.atomic():
-        job = _lock_job(job)
+        job = lock_job(job)
         if job.state != Job.State.DONE:
             raise IllegalTransition(
                 f"Job {job.number} is {job.get_state_display()}; only a Done job can be moved back from Done.",
@@ -289,7 +282,7 @@ def reopen_job(*, job: Job, user) -> Job:
             job.state, job.stage = Job.State.RELEASED, None
         job.done_at = None
         job.save(update_fields=["state", "stage", "done_at", "updated_at"])
-        _record(
+        record_event(
             job,
             user,
             JobEvent.Kind.MOVED_BACK,
@@ -344,7 +337,7 @@ def _undo_output(job: Job, user) -> None:
         if short:
             raise InsufficientStock(short)
     apply_stock_changes(
-        changes=changes, reason=REOPEN_REASON, reference=_reference(job), user=user, locked_part_ids=locked
+        changes=changes, reason=REOPEN_REASON, reference=job_reference(job), user=user, locked_part_ids=locked
     )
 
 
@@ -358,7 +351,7 @@ def _finish_output(job: Job, user, location: Location | None) -> None:
         if location.warehouse_id != warehouse.id:
             raise ValidationError({"location": f"Location {location} is not in warehouse {warehouse.code}."})
     locked = lock_parts([job.output_part_id])
-    production_location_id = _DefaultLocations()(warehouse.id)
+    production_location_id = DefaultLocations()(warehouse.id)
     held = (
         InventoryRow.objects.filter(part_id=job.output_part_id, location_id=production_location_id, type=IN_PRODUCTION)
         .values_list("quantity", flat=True)
@@ -374,7 +367,7 @@ def _finish_output(job: Job, user, location: Location | None) -> None:
     apply_stock_changes(
         changes=changes,
         reason=DONE_REASONS[1] if warehouse.is_allocadence else DONE_REASONS[0],
-        reference=_reference(job),
+        reference=job_reference(job),
         user=user,
         locked_part_ids=locked,
     )

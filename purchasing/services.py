@@ -16,15 +16,17 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Max, Q, Sum
+from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from core.enqueue import enqueue_on_commit
+from core.numbers import next_number
 from inventory.locks import lock_parts
 from inventory.models import InventoryRow, Location, Movement, Part, StockType, Warehouse
 from inventory.services import Reference, StockChange, apply_stock_changes, default_location
 from purchasing.errors import IllegalTransition, OverReceipt, ReceivingRefused
+from purchasing.locks import lock_purchase_order
 from purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderPush, Supplier
 
 PLANNED = StockType.PLANNED
@@ -82,25 +84,11 @@ def save_supplier(
 
 
 def next_po_number() -> str:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval('purchasing_po_number_seq')")
-            value = cursor.fetchone()[0]
-    else:  # the embedded SQLite default serialises writers; the unique constraint is the backstop
-        value = (PurchaseOrder.objects.aggregate(top=Max("id"))["top"] or 0) + 1
-    return f"PO-{value:06d}"
+    return next_number("PO", "purchasing_po_number_seq", PurchaseOrder)
 
 
 def _reference(po: PurchaseOrder) -> Reference:
     return Reference(kind=Movement.ReferenceKind.PURCHASE_ORDER, id=po.id, label=po.number)
-
-
-def _lock_po(po: PurchaseOrder) -> PurchaseOrder:
-    return (
-        PurchaseOrder.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("warehouse", "supplier")
-        .get(pk=po.pk)
-    )
 
 
 def _illegal(po: PurchaseOrder, verb: str, allowed: str) -> IllegalTransition:
@@ -158,7 +146,7 @@ def save_purchase_order(
     _validate(client=client, supplier=supplier, warehouse=warehouse, lines=lines)
     with transaction.atomic():
         if po is not None:
-            po = _lock_po(po)
+            po = lock_purchase_order(po)
             if po.state != PurchaseOrder.State.DRAFT:
                 raise _illegal(po, "editing", "a Draft")
             if po.client_id != client.id:
@@ -213,7 +201,7 @@ def order_purchase_order(*, po: PurchaseOrder, user) -> PurchaseOrder:
     commit; once Allocadence acknowledges it, the pull's `inbound` carries this On-Order instead.
     """
     with transaction.atomic():
-        po = _lock_po(po)
+        po = lock_purchase_order(po)
         if po.state != PurchaseOrder.State.DRAFT:
             raise _illegal(po, "ordering", "a Draft")
         part_ids = list(po.lines.values_list("part_id", flat=True))
@@ -265,7 +253,7 @@ def receive_purchase_order(*, po: PurchaseOrder, receipts: Iterable[Receipt], us
     if len({r.line_id for r in receipts}) != len(receipts):
         errors["line"].append("Each line can be received once per receipt.")
     with transaction.atomic():
-        po = _lock_po(po)
+        po = lock_purchase_order(po)
         if po.warehouse.is_allocadence:
             raise ReceivingRefused(number=po.number, warehouse_code=po.warehouse.code)
         if po.state not in PurchaseOrder.RECEIVING_STATES:
@@ -308,7 +296,7 @@ def cancel_purchase_order(*, po: PurchaseOrder, user) -> PurchaseOrder:
     once it may exist there, it is cancelled in Allocadence and the pull's `inbound` follows.
     """
     with transaction.atomic():
-        po = _lock_po(po)
+        po = lock_purchase_order(po)
         if po.state not in PurchaseOrder.OPEN_STATES:
             raise _illegal(po, "cancelling", "a Draft, Ordered or Partially received order")
         if po.state != PurchaseOrder.State.DRAFT and po.warehouse.is_allocadence:

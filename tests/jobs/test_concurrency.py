@@ -123,7 +123,7 @@ def _save_between_read_and_locks(monkeypatch, competitor):
     """Run `competitor` (on its own connection, committed) right after a save's first Available read."""
     from jobs import services
 
-    real = services._available_rows
+    real = services.available_rows
     calls = []
 
     def read_then_compete(pairs):
@@ -133,7 +133,7 @@ def _save_between_read_and_locks(monkeypatch, competitor):
             assert _race(lambda _index: competitor(), count=1)[0][0] == "ok"
         return rows
 
-    monkeypatch.setattr(services, "_available_rows", read_then_compete)
+    monkeypatch.setattr(services, "available_rows", read_then_compete)
     return calls
 
 
