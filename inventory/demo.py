@@ -9,12 +9,12 @@ import io
 import random
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
-from PIL import Image, ImageDraw
+from django.utils.text import slugify
 
 from core.models import Client
-from inventory.images import THUMBNAIL_SIZE
+from inventory.demo_images import draw_product
+from inventory.images import process_image
 from inventory.models import Location, Movement, Part, StockType, Warehouse
 from inventory.services import Reference, StockChange, apply_stock_changes, create_warehouse, ensure_stock_levels
 
@@ -41,16 +41,7 @@ CATEGORIES = [
 ]
 SIZES = ["A4", "A3", "A2", "1.37m", "1.6m", "3.2m", "10mm", "5mm", "1L", "5L"]
 PREFIX = {"acme": "AC", "globex": "GX"}
-
-
-def _tile(initials: str, color: tuple[int, int, int], size: int) -> bytes:
-    image = Image.new("RGB", (size, size), color)
-    draw = ImageDraw.Draw(image)
-    text_color = (20, 20, 20) if sum(color) > 450 else (255, 255, 255)
-    draw.text((size // 2, size // 2), initials, fill=text_color, anchor="mm", font_size=size // 3)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+COLORS = {code: color for code, _name, color in CATEGORIES}
 
 
 def _seed_warehouses() -> tuple[dict[str, Warehouse], dict[str, list[Location]], int]:
@@ -108,23 +99,29 @@ def _new_parts(client: Client, rng: random.Random) -> list[Part]:
     return Part.objects.bulk_create(parts)
 
 
+def _render_image(product: str) -> tuple[bytes, str, bytes]:
+    family, number = product.split("-")
+    drawing = draw_product(seed=product, family=family, base=COLORS[family], label=SIZES[int(number) % len(SIZES)])
+    upload = io.BytesIO()
+    drawing.save(upload, format="PNG", compress_level=1)
+    return process_image(ContentFile(upload.getvalue()))
+
+
 def _write_images(parts: list[Part]) -> None:
-    tiles: dict[tuple[str, str], tuple[str, str]] = {}
-    colors = {code: color for code, _name, color in CATEGORIES}
+    """Each part gets its own files, made by process_image from a drawing: what an upload of it would leave.
+
+    AC-VIN-007 and GX-VIN-007 are the same product stocked for two clients, so they share a drawing (half
+    the rendering); the files stay per part, so a new upload for one never deletes the other's image.
+    """
+    rendered: dict[str, tuple[bytes, str, bytes]] = {}
     for part in parts:
-        category = part.sku.split("-")[1]
-        initials = (part.sku.split("-")[0][:1] + category[:1]).upper()
-        key = (initials, category)
-        if key not in tiles:
-            color = colors.get(category, (90, 90, 90))
-            image_name = default_storage.save(
-                f"parts/demo-{initials}-{category}.png", ContentFile(_tile(initials, color, 128))
-            )
-            thumb_name = default_storage.save(
-                f"parts/thumbs/demo-{initials}-{category}-64.png", ContentFile(_tile(initials, color, THUMBNAIL_SIZE))
-            )
-            tiles[key] = (image_name, thumb_name)
-        part.image.name, part.thumbnail.name = tiles[key]
+        product = part.sku.split("-", 1)[1]
+        if product not in rendered:
+            rendered[product] = _render_image(product)
+        image_bytes, extension, thumbnail_bytes = rendered[product]
+        stem = slugify(part.sku)
+        part.image.save(f"{stem}.{extension}", ContentFile(image_bytes), save=False)
+        part.thumbnail.save(f"{stem}-64.png", ContentFile(thumbnail_bytes), save=False)
     Part.objects.bulk_update(parts, ["image", "thumbnail"], batch_size=500)
 
 

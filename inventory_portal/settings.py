@@ -252,7 +252,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from static/ (drf-spectacular-sidecar), not a CDN: /api/docs/ works offline and under the CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # None, not the default CDN icon: the page links the portal's own (templates/_favicon.html).
+    "SWAGGER_UI_FAVICON_HREF": None,
     "REDOC_DIST": "SIDECAR",
     # The default enum hook, then OpenAPI links between the operations on one object (create → release → cancel).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api_schema.add_links"],

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -22,6 +23,9 @@ urlpatterns = [
     # The split view serves its init script from its own URL: no inline script for the CSP to refuse.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # For browsers that ask before (or without) reading the page's <link rel="icon">. Permanent, so to the
+    # unhashed name: whitenoise serves it too, and a hashed one would go stale in browsers' caches.
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}img/favicon.png", permanent=True)),
     # Part images and thumbnails only: imports and exports under MEDIA_ROOT are private and
     # are served by their own views after a permission and client check.
     path(
