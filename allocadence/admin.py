@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from allocadence.models import OrderPush
+from jobs.models import OrderPush
 
 
 @admin.register(OrderPush)

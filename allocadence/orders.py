@@ -14,7 +14,6 @@ from datetime import datetime
 from django.utils import timezone
 
 from allocadence.client import get_client
-from allocadence.models import CONFIRMING_STATUSES, OrderPush
 from allocadence.outbox_protocol import OutboxProtocol
 from allocadence_client import (
     AllocadenceClient,
@@ -24,9 +23,14 @@ from allocadence_client import (
     ValidationError,
     derive_order_status,
 )
+from allocadence_client.status import ALLOCATED, COMPLETED, PICKING
 from core.models import SyncRun
 from core.runs import finish_run, start_run
-from jobs.models import Job
+from jobs.models import Job, OrderPush
+
+# Allocadence statuses that mean the order's stock is held (or gone): the moment the portal may let go of
+# the job's reservation with the next stock snapshot.
+CONFIRMING_STATUSES = (ALLOCATED, PICKING, COMPLETED)
 
 logger = logging.getLogger(__name__)
 

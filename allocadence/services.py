@@ -28,7 +28,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from allocadence.client import get_client
-from allocadence.models import OrderPush
 from allocadence.orders import poll_order_status, push_due_orders, push_job_order, retry_push, sweep_outbox
 from allocadence_client import AllocadenceError
 from core.locks import try_advisory_lock
@@ -38,7 +37,7 @@ from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, changed
 from inventory.locks import lock_parts
 from inventory.models import Movement, Part, StockLevel, StockType, Warehouse
 from inventory.services import Reference, create_warehouse, default_location, ensure_stock_levels
-from jobs.models import JobLine
+from jobs.models import JobLine, OrderPush
 from jobs.production import drop_released_reservations
 from jobs.reconcile import apply_external_drops, external_drop_excess, reserved_by_unreleased_jobs
 from purchasing.selectors import portal_ordered_not_in_allocadence

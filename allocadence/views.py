@@ -11,19 +11,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from allocadence.freshness import stock_freshness
-from allocadence.models import OrderPush
 from allocadence.orders import retry_push
 from core.enqueue import enqueue_on_commit
 from core.models import SyncRun
 from core.runs import finish_run
 from core.scoping import get_scoped_or_404, scope_to_user
 from inventory.models import Warehouse
+from jobs.models import OrderPush
 
 RUN_KINDS = [SyncRun.Kind.ALLOCADENCE_PULL, SyncRun.Kind.ALLOCADENCE_PUSH, SyncRun.Kind.ALLOCADENCE_POLL]
 
 
 def _can_view(user) -> bool:
-    return user.has_perm("core.view_system") or user.has_perm("allocadence.view_orderpush")
+    return user.has_perm("core.view_system") or user.has_perm("jobs.view_orderpush")
 
 
 def _runs():
@@ -73,7 +73,7 @@ def pull_now(request):
 @login_required
 @require_POST
 def retry(request, push_id: int):
-    if not request.user.has_perm("allocadence.retry_push"):
+    if not request.user.has_perm("jobs.retry_push"):
         raise PermissionDenied
     push = get_scoped_or_404(
         OrderPush.objects.select_related("job"), request.user, client_field="job__client", pk=push_id

@@ -75,7 +75,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "channels.change_skumapping",
         "channels.force_push_syncrecord",
         "channels.export_syncrecord",
-        "allocadence.retry_push",
+        "jobs.retry_push",
         "jobs.reopen_job",
     ],
 }

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from allocadence.outbox import enqueue_job_order
+from core.enqueue import enqueue_on_commit
 from inventory.errors import InsufficientStock, Shortage
 from inventory.locks import lock_parts
 from inventory.models import InventoryRow, Location, Movement, StockType
@@ -18,13 +18,14 @@ from inventory.services import Reference, StockChange, apply_stock_changes
 from jobs.errors import IllegalTransition, JobNotFullyReserved, LocationRequired
 from jobs.history import job_reference, new_event, record_event
 from jobs.locks import lock_job
-from jobs.models import Job, JobEvent, JobLine, JobLineReservation, ProductionStage
+from jobs.models import Job, JobEvent, JobLine, JobLineReservation, OrderPush, ProductionStage
 from jobs.reservations import DefaultLocations, ReservationWrites, holdings, return_reservations
 
 AVAILABLE = StockType.AVAILABLE
 RESERVED = StockType.RESERVED
 ALLOCATED = StockType.ALLOCATED
 IN_PRODUCTION = StockType.IN_PRODUCTION
+ORDER_PUSH_TASK = "allocadence.tasks.push_job_order_task"  # sent by name: allocadence is the layer above
 
 
 def release_job(*, job: Job, user) -> Job:
@@ -85,12 +86,26 @@ def release_job(*, job: Job, user) -> Job:
         job.save(update_fields=["state", "released_at", "updated_at"])
         note = ""
         if allocadence_warehouse is not None:
-            enqueue_job_order(job, warehouse=allocadence_warehouse)
+            _queue_order_push(job, allocadence_warehouse)
             note = f"order {job.number} queued for Allocadence ({allocadence_warehouse.code})"
         record_event(
             job, user, JobEvent.Kind.RELEASED, from_state=Job.State.RESERVED, to_state=Job.State.RELEASED, note=note
         )
     return job
+
+
+def _queue_order_push(job: Job, warehouse) -> OrderPush:
+    """Write the job's OrderPush outbox row in the release transaction; its push task is sent once it commits.
+
+    If the task is lost, the row stays Pending and allocadence's periodic outbox sweep sends it. A job has at
+    most one OrderPush.
+    """
+    push, created = OrderPush.objects.get_or_create(
+        job=job, defaults={"order_number": job.number, "warehouse": warehouse}
+    )
+    if created:
+        enqueue_on_commit(ORDER_PUSH_TASK, push.id)
+    return push
 
 
 def drop_released_reservations(*, job: Job, user=None, note: str = "") -> int:

@@ -357,7 +357,7 @@ class Stack:
 
     @staticmethod
     def unfinished_pushes() -> dict[str, int]:
-        from allocadence.models import OrderPush
+        from jobs.models import OrderPush
 
         done = [OrderPush.Status.SENT, OrderPush.Status.CONFIRMED, OrderPush.Status.FAILED]
         return dict(Counter(OrderPush.objects.exclude(status__in=done).values_list("status", flat=True)))

@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     findings: dict[str, object] = {}
     with Stack("alloc", windows={"ALLOCADENCE_PUSH_LOST_SECONDS": "30"}) as stack:
-        from allocadence.models import OrderPush
         from core.models import SyncRun
+        from jobs.models import OrderPush
 
         stack.start_redis()
         worker = stack.start_worker()

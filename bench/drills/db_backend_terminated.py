@@ -164,8 +164,8 @@ def pull_mid_apply(stack: Stack, findings: dict) -> None:
 
 
 def push_before_record(stack: Stack, findings: dict) -> None:
-    from allocadence.models import OrderPush
     from inventory.models import StockLevel, Warehouse
+    from jobs.models import OrderPush
     from jobs.production import release_job
     from jobs.services import LineSpec, save_job
 
@@ -181,7 +181,7 @@ def push_before_record(stack: Stack, findings: dict) -> None:
     if not wait_for(lambda: OrderPush.objects.filter(pk=push.pk, status=OrderPush.Status.SENDING).exists(), 30):
         findings["push: never claimed"] = True
         return
-    held = HeldLock(stack, "SELECT id FROM allocadence_orderpush WHERE id = %s FOR UPDATE", [push.pk])
+    held = HeldLock(stack, f"SELECT id FROM {OrderPush._meta.db_table} WHERE id = %s FOR UPDATE", [push.pk])
     terminate_blocked(stack, held, "order push (order created, not yet recorded)", findings)
     started = time.monotonic()
     done = wait_for(

@@ -100,8 +100,8 @@ def time_ago(seconds: float):
 def push_killed(stack: Stack, worker, findings: dict):
     from django.contrib.auth import get_user_model
 
-    from allocadence.models import OrderPush
     from inventory.models import StockLevel, Warehouse
+    from jobs.models import OrderPush
     from jobs.production import release_job
     from jobs.services import LineSpec, save_job
 

@@ -122,7 +122,7 @@ def stocked(sandbox, alc1, alc2, part_a):
 
 def release(client, user, lines, *, title="Job"):
     """A saved and released job, and its outbox row."""
-    from allocadence.models import OrderPush
+    from jobs.models import OrderPush
     from jobs.production import release_job
 
     job = make_job(client, user, lines, title=title)

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from allocadence.models import OrderPush
+from jobs.models import OrderPush
 
 from .conftest import release
 

@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocadence.client import reset_client
-from allocadence.models import OrderPush
 from allocadence.orders import claim_push, push_job_order, sweep_outbox
 from allocadence.tasks import sweep_outbox_task
 from core.models import SyncRun
 from inventory.models import Part, StockType
 from inventory.services import StockChange, apply_stock_changes, default_location, ensure_stock_levels
+from jobs.models import OrderPush
 
 from .conftest import orders_numbered, release
 

@@ -7,11 +7,10 @@ import io
 import pytest
 from django.core.management import call_command
 
-from allocadence.models import OrderPush
 from allocadence.orders import poll_order_status, push_job_order
 from allocadence.services import pull_stock
 from inventory.selectors import check_ledger
-from jobs.models import Job, JobLine
+from jobs.models import Job, JobLine, OrderPush
 from jobs.production import release_job
 
 from .conftest import figures, make_job

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from allocadence.models import OrderPush
+from jobs.models import OrderPush
 from jobs.production import release_job
 
 from .conftest import make_job, orders_numbered

@@ -1,8 +1,7 @@
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from allocadence.models import OrderPush
-from jobs.models import Job
+from jobs.models import Job, OrderPush
 
 from .conftest import figures, make_part, put_stock
 

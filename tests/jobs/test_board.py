@@ -6,10 +6,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from allocadence import outbox
-from allocadence.models import OrderPush
 from inventory.models import Location, Part, Warehouse
-from jobs.models import Job, ProductionStage
+from jobs import production
+from jobs.models import Job, OrderPush, ProductionStage
 from jobs.production import advance_job, release_job
 
 from .conftest import make_part, make_warehouse, put_stock
@@ -107,7 +106,7 @@ def test_board_move_to_an_unknown_column_changes_nothing(released, operator, log
 def test_board_statuses_answer_out_of_band_badges_of_the_users_jobs(
     client_a, client_b, coordinator, operator, login, monkeypatch, make_job
 ):
-    monkeypatch.setattr(outbox, "enqueue_on_commit", lambda *args, **options: None)
+    monkeypatch.setattr(production, "enqueue_on_commit", lambda *args, **options: None)
     alc = make_warehouse("ALB", source=Warehouse.Source.ALLOCADENCE)
     mine, theirs = make_part(client_a, "ALB-A"), make_part(client_b, "ALB-B")
     put_stock(mine, alc, 5)

@@ -4,10 +4,9 @@ buttons still work from the keyboard, and the Allocadence status on a card chang
 import pytest
 from playwright.sync_api import expect
 
-from allocadence import outbox
-from allocadence.models import OrderPush
 from inventory.models import Warehouse
-from jobs.models import Job
+from jobs import production
+from jobs.models import Job, OrderPush
 from jobs.production import release_job
 from jobs.services import LineSpec, save_job
 
@@ -93,7 +92,7 @@ def test_board_refreshes_allocadence_status_without_reload(
 ):
     # given a released job whose order was sent to Allocadence
     settings.BOARD_POLL_SECONDS = 1
-    monkeypatch.setattr(outbox, "enqueue_on_commit", lambda *args, **options: None)
+    monkeypatch.setattr(production, "enqueue_on_commit", lambda *args, **options: None)
     warehouse = make_warehouse("ALP", source=Warehouse.Source.ALLOCADENCE)
     job = _released(client_a, coordinator, warehouse, "ALP-SHEET")
     OrderPush.objects.filter(job=job).update(status=OrderPush.Status.SENT, order_status="open")

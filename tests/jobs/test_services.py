@@ -1,12 +1,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from allocadence.models import OrderPush
 from inventory.errors import InsufficientStock
 from inventory.models import InventoryRow, Location, Movement, Part, StockType
 from inventory.services import default_location
 from jobs.errors import IllegalTransition, JobNotFullyReserved, LocationRequired
-from jobs.models import Job, JobEvent, JobLine, JobLineReservation, ProductionStage
+from jobs.models import Job, JobEvent, JobLine, JobLineReservation, OrderPush, ProductionStage
 from jobs.production import advance_job, drop_released_reservations, release_job
 from jobs.services import LineSpec, cancel_job, reserve_now, save_job
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import pytest
 from django.urls import reverse
 
-from allocadence.models import OrderPush
 from channels.models import SkuMapping
 from core.models import SyncRun
 from core.roles import ADMIN, COORDINATOR, MANAGER, OPERATOR
@@ -18,6 +17,7 @@ from core.services import issue_api_token
 from imports.models import ImportBatch
 from inventory.models import Warehouse
 from inventory.services import create_warehouse
+from jobs.models import OrderPush
 from purchasing.models import Supplier
 from tests.channels.ui_factories import make_channel, make_record
 from tests.conftest import make_user
