@@ -2,9 +2,9 @@
 
 The Allocadence pull sets 100,000 rows at once to the figures Allocadence reports. Going through
 `apply_stock_changes` would mean reading every row into Python, building a delta per row and sending them back
-in chunks; here PostgreSQL does the work: the targets are COPYed into a temporary table and the deltas,
-movements, rows and StockLevel summaries are computed and written by ONE statement (data-modifying CTEs)
-in the caller's transaction. The ledger rules are the same as everywhere else: every
+in chunks; here PostgreSQL does the work: the targets are COPYed into a temporary table and the deltas are
+computed and written by ONE statement in the caller's transaction, through the ledger's own writes
+(`inventory.ledger.stock_writes_sql`: movements, rows and StockLevel summaries). The ledger rules are the same as everywhere else: every
 changed row gets exactly one movement, rows never go negative (the CHECK constraint), StockLevel moves by the
 same deltas, unchanged rows are not touched, and the parts are locked first, in id order, in one statement.
 
@@ -22,16 +22,15 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from inventory.ledger import stock_writes_sql
 from inventory.locks import lock_parts
-from inventory.models import FIGURE_COLUMNS, STOCK_TYPES, InventoryRow, Movement, StockLevel
+from inventory.models import FIGURE_COLUMNS, STOCK_TYPES, InventoryRow
 from inventory.services import Reference, StockChange, apply_stock_changes
 
 # (part_id, warehouse_id, location_id, type, target_quantity)
 StockTarget = tuple[int, int, int, str, int]
 
 _ROWS = InventoryRow._meta.db_table
-_MOVEMENTS = Movement._meta.db_table
-_LEVELS = StockLevel._meta.db_table
 _TYPES = frozenset(str(t) for t in STOCK_TYPES)
 _TARGETS = "_bulk_stock_targets"
 
@@ -364,52 +363,13 @@ def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer)
 
 
 def _write_statement(*, scope: TargetScope | None, columns: list[str]) -> str:
-    """ONE statement that computes the deltas and writes movements, rows and both kinds of StockLevel.
+    """ONE statement that computes the deltas the targets mean and writes them (`stock_writes_sql`).
 
-    Data-modifying CTEs all run to completion against one snapshot, so the deltas are computed once and
-    read by every write, with no temp table to fill and analyse in between. StockLevel moves by sums of the
-    deltas: per part × warehouse from the deltas (only the figures these types feed, as bigint), and per
-    part from those sums, a fifth of the rows. A level whose sums are all zero (stock moved between two
-    locations of one warehouse, or between warehouses for the total) is not rewritten: a level rewrite that
-    is not HOT writes an entry to every StockLevel index. Levels that do not exist yet are inserted: those the
-    UPDATE did not return (a hash anti-join, not one index probe per level; the parts are locked, so no other
-    writer can create them meanwhile, and ON CONFLICT adds to a level a concurrent writer did create rather
-    than failing). Returns
-    one row: rows changed (= movements), rows created, parts touched.
+    The deltas are computed once, as `d`, and read by every write, with no temp table to fill and analyse in
+    between. Returns one row: rows changed (= movements), rows created, parts touched.
     """
-    deltas = _deltas(scope)
-    sums = ", ".join(f"COALESCE(SUM(delta) FILTER (WHERE type = '{c}'), 0)::bigint AS {c}" for c in columns)
-    totals = ", ".join(f"SUM({c})::bigint AS {c}" for c in columns)
-    add = ", ".join(f"{c} = l.{c} + x.{c}" for c in columns)
-    moved = "(" + " OR ".join(f"x.{c} <> 0" for c in columns) + ")"
-    all_columns = ", ".join(FIGURE_COLUMNS)
-    values = ", ".join(c if c in columns else "0" for c in FIGURE_COLUMNS)
-    upsert = ", ".join(f"{c} = {_LEVELS}.{c} + EXCLUDED.{c}" for c in columns)
     return (
-        f"WITH d AS MATERIALIZED ({deltas}), "
-        f"m AS (INSERT INTO {_MOVEMENTS} (created_at, user_id, part_id, warehouse_id, location_id, type, delta, "
-        "reason, reference_kind, reference_id, reference) SELECT %(now)s, %(user_id)s, part_id, warehouse_id, "
-        "location_id, type, delta, %(reason)s, %(reference_kind)s, %(reference_id)s, %(reference)s FROM d), "
-        f"u AS (UPDATE {_ROWS} r SET quantity = r.quantity + d.delta, updated_at = %(now)s "
-        "FROM d WHERE r.id = d.row_id), "
-        f"i AS (INSERT INTO {_ROWS} (part_id, warehouse_id, location_id, type, quantity, updated_at) "
-        "SELECT part_id, warehouse_id, location_id, type, delta, %(now)s FROM d WHERE row_id IS NULL "
-        "ORDER BY part_id, location_id, type RETURNING 1), "
-        f"w AS MATERIALIZED (SELECT part_id, warehouse_id, {sums} FROM d GROUP BY part_id, warehouse_id), "
-        f"p AS MATERIALIZED (SELECT part_id, {totals} FROM w GROUP BY part_id), "
-        f"uw AS (UPDATE {_LEVELS} l SET {add} FROM w x "
-        f"WHERE l.warehouse_id = x.warehouse_id AND l.part_id = x.part_id AND {moved} "
-        "RETURNING l.part_id, l.warehouse_id), "
-        f"iw AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
-        f"SELECT part_id, warehouse_id, {values} FROM w x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM uw "
-        "WHERE uw.part_id = x.part_id AND uw.warehouse_id = x.warehouse_id) ORDER BY part_id, warehouse_id "
-        f"ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {upsert}), "
-        f"up AS (UPDATE {_LEVELS} l SET {add} FROM p x WHERE l.warehouse_id IS NULL AND l.part_id = x.part_id "
-        f"AND {moved} RETURNING l.part_id), "
-        f"ip AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
-        f"SELECT part_id, NULL, {values} FROM p x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM up "
-        "WHERE up.part_id = x.part_id) ORDER BY part_id "
-        f"ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {upsert}) "
+        f"WITH d AS MATERIALIZED ({_deltas(scope)}), {stock_writes_sql(columns=columns)}"
         "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM i), (SELECT count(*) FROM p)"
     )
 

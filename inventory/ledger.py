@@ -161,98 +161,81 @@ def _columns(keys: list[Key], merged: dict[Key, int]):
     )
 
 
-_LEVEL_COLUMNS = ", ".join(FIGURE_COLUMNS)
-_LEVEL_ADD = ", ".join(f"{col} = {_LEVELS}.{col} + EXCLUDED.{col}" for col in FIGURE_COLUMNS)
-_LEVEL_ADD_V = ", ".join(f"{col} = l.{col} + v.{col}" for col in FIGURE_COLUMNS)
-# the deltas summed per part × warehouse and type, as StockLevel columns
-_LEVEL_SUMS = ", ".join(
-    f"COALESCE(sum(delta) FILTER (WHERE type = '{col}'), 0)::bigint AS {col}" for col in FIGURE_COLUMNS
-)
+def stock_writes_sql(*, columns: list[str], guard: str = "", movement_order: str = "") -> str:
+    """The writes of one batch of row deltas, as the CTEs that follow a CTE `d` holding them: part_id,
+    warehouse_id, location_id, type, delta and row_id (the existing row's id, or NULL). The one definition of
+    how stock is written, for both sources of deltas: changes (`apply_stock_changes`) and targets
+    (`inventory.bulk.apply_stock_targets`).
 
-# Every part of the batch in one statement: data-modifying CTEs share one snapshot, taken after the caller's
-# part locks were granted, so `short` sees exactly the rows the writes will change. When a decrease lacks the
-# stock, `ok` is false and no CTE writes anything: the refusal needs neither an error nor a savepoint.
-# Existing rows and summaries are UPDATEd; only keys that have none are INSERTed. (An INSERT … ON CONFLICT DO
-# UPDATE of an existing row tries a speculative insertion first and fires BEFORE INSERT triggers, such as
-# StockLevel's copy of its part's fields, for every row it proposes.) The INSERTs keep ON CONFLICT for a row
-# a writer outside the part locks might have created since the snapshot. Merged keys are unique, so no row is
-# touched twice. Summaries only ever sum non-negative rows, so their writes are plainly additive.
+    - `m`: one movement per delta (in `movement_order`, so their ids follow it), RETURNING id;
+    - `u`: the existing rows moved by their deltas, RETURNING the delta; `i`: the rows that did not exist,
+      created (ON CONFLICT adds to one a writer outside the part locks created since the snapshot);
+    - `w`, `p`: the deltas summed per part × warehouse and per part (a fifth of the rows), as the StockLevel
+      columns `columns` (the figures the deltas' types feed); `uw`/`iw` and `up`/`ip` update those levels, or
+      create the ones that do not exist yet (a hash anti-join on what the UPDATE returned, not one index probe
+      per level). A level whose sums are all zero — stock moved between two locations of one warehouse, or
+      between warehouses for the total — is not rewritten: a level rewrite is never HOT (the figures are
+      indexed for sorting), so it would write an entry to every StockLevel index for nothing.
+
+    `guard`, when given, is a SQL condition every write also needs (the ledger's refusal of a decrease that
+    lacks the stock: then nothing at all is written). Data-modifying CTEs share one snapshot, taken once the
+    caller's part locks were granted, so every write reads the same `d`. The parameters: now, user_id,
+    reason, reference_kind, reference_id, reference.
+    """
+    where, and_guard = (f" WHERE {guard}", f" AND {guard}") if guard else ("", "")
+    sums = ", ".join(f"COALESCE(SUM(delta) FILTER (WHERE type = '{c}'), 0)::bigint AS {c}" for c in columns)
+    totals = ", ".join(f"SUM({c})::bigint AS {c}" for c in columns)
+    add = ", ".join(f"{c} = l.{c} + x.{c}" for c in columns)
+    moved = "(" + " OR ".join(f"x.{c} <> 0" for c in columns) + ")"
+    all_columns = ", ".join(FIGURE_COLUMNS)
+    values = ", ".join(c if c in columns else "0" for c in FIGURE_COLUMNS)
+    upsert = ", ".join(f"{c} = {_LEVELS}.{c} + EXCLUDED.{c}" for c in columns)
+    return (
+        f"m AS (INSERT INTO {_MOVEMENTS} (created_at, user_id, part_id, warehouse_id, location_id, type, delta, "
+        "reason, reference_kind, reference_id, reference) SELECT %(now)s, %(user_id)s, part_id, warehouse_id, "
+        f"location_id, type, delta, %(reason)s, %(reference_kind)s, %(reference_id)s, %(reference)s FROM d{where} "
+        f"{movement_order} RETURNING id), "
+        f"u AS (UPDATE {_ROWS} r SET quantity = r.quantity + d.delta, updated_at = %(now)s "
+        f"FROM d WHERE r.id = d.row_id{and_guard} RETURNING d.delta), "
+        f"i AS (INSERT INTO {_ROWS} (part_id, warehouse_id, location_id, type, quantity, updated_at) "
+        f"SELECT part_id, warehouse_id, location_id, type, delta, %(now)s FROM d WHERE row_id IS NULL{and_guard} "
+        "ORDER BY part_id, location_id, type ON CONFLICT (part_id, location_id, type) "
+        f"DO UPDATE SET quantity = {_ROWS}.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at "
+        "RETURNING 1), "
+        f"w AS MATERIALIZED (SELECT part_id, warehouse_id, {sums} FROM d{where} GROUP BY part_id, warehouse_id), "
+        f"p AS MATERIALIZED (SELECT part_id, {totals} FROM w GROUP BY part_id), "
+        f"uw AS (UPDATE {_LEVELS} l SET {add} FROM w x "
+        f"WHERE l.warehouse_id = x.warehouse_id AND l.part_id = x.part_id AND {moved} "
+        "RETURNING l.part_id, l.warehouse_id), "
+        f"iw AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
+        f"SELECT part_id, warehouse_id, {values} FROM w x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM uw "
+        "WHERE uw.part_id = x.part_id AND uw.warehouse_id = x.warehouse_id) ORDER BY part_id, warehouse_id "
+        f"ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {upsert}), "
+        f"up AS (UPDATE {_LEVELS} l SET {add} FROM p x WHERE l.warehouse_id IS NULL AND l.part_id = x.part_id "
+        f"AND {moved} RETURNING l.part_id), "
+        f"ip AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
+        f"SELECT part_id, NULL, {values} FROM p x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM up "
+        "WHERE up.part_id = x.part_id) ORDER BY part_id "
+        f"ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {upsert}) "
+    )
+
+
+# Every part of the batch in one statement: `d` reads the changes with the rows they move, `ok` refuses the
+# whole batch when a decrease lacks the stock (no CTE then writes anything: the refusal needs neither an
+# error nor a savepoint), and `stock_writes_sql` writes. Merged keys are unique, so no row is touched twice.
 _APPLY_SQL = f"""
-WITH u AS (
-    SELECT * FROM unnest(%(parts)s::bigint[], %(warehouses)s::bigint[], %(locations)s::bigint[],
-                         %(types)s::varchar[], %(deltas)s::bigint[])
+WITH d AS MATERIALIZED (
+    SELECT u.part_id, u.warehouse_id, u.location_id, u.type, u.delta, u.n, r.id AS row_id, r.quantity AS have
+    FROM unnest(%(parts)s::bigint[], %(warehouses)s::bigint[], %(locations)s::bigint[],
+                %(types)s::varchar[], %(deltas)s::bigint[])
          WITH ORDINALITY AS u(part_id, warehouse_id, location_id, type, delta, n)
+    LEFT JOIN {_ROWS} AS r ON r.part_id = u.part_id AND r.location_id = u.location_id AND r.type = u.type
 ),
-short AS (
-    SELECT 1 FROM u LEFT JOIN {_ROWS} AS r
-        ON r.part_id = u.part_id AND r.location_id = u.location_id AND r.type = u.type
-    WHERE u.delta < 0 AND (r.id IS NULL OR r.quantity + u.delta < 0)
-    LIMIT 1
+ok AS MATERIALIZED (
+    SELECT NOT EXISTS (SELECT 1 FROM d WHERE delta < 0 AND (row_id IS NULL OR have + delta < 0)) AS ok
 ),
-ok AS (SELECT NOT EXISTS (SELECT 1 FROM short) AS ok),
-updated AS (
-    UPDATE {_ROWS} AS r SET quantity = r.quantity + u.delta, updated_at = %(now)s
-    FROM u
-    WHERE r.part_id = u.part_id AND r.location_id = u.location_id AND r.type = u.type AND (SELECT ok FROM ok)
-    RETURNING u.n, u.delta
-),
-created AS (
-    INSERT INTO {_ROWS} (part_id, warehouse_id, location_id, type, quantity, updated_at)
-    SELECT u.part_id, u.warehouse_id, u.location_id, u.type, u.delta, %(now)s
-    FROM u WHERE u.delta > 0 AND (SELECT ok FROM ok) AND NOT EXISTS (SELECT 1 FROM updated WHERE updated.n = u.n)
-    ON CONFLICT (part_id, location_id, type)
-    DO UPDATE SET quantity = {_ROWS}.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
-    RETURNING 1
-),
-moved AS (
-    INSERT INTO {_MOVEMENTS}
-        (created_at, user_id, part_id, warehouse_id, location_id, type, delta,
-         reason, reference_kind, reference_id, reference)
-    SELECT %(now)s, %(user_id)s, u.part_id, u.warehouse_id, u.location_id, u.type, u.delta,
-           %(reason)s, %(reference_kind)s, %(reference_id)s, %(reference)s
-    FROM u WHERE (SELECT ok FROM ok)
-    ORDER BY u.n
-    RETURNING id
-),
-wh AS (
-    SELECT part_id, warehouse_id, {_LEVEL_SUMS} FROM u WHERE (SELECT ok FROM ok) GROUP BY part_id, warehouse_id
-),
-wh_updated AS (
-    UPDATE {_LEVELS} AS l SET {_LEVEL_ADD_V}
-    FROM wh AS v
-    WHERE l.part_id = v.part_id AND l.warehouse_id = v.warehouse_id AND l.warehouse_id IS NOT NULL
-      AND (SELECT ok FROM ok)
-    RETURNING v.part_id, v.warehouse_id
-),
-wh_created AS (
-    INSERT INTO {_LEVELS} (part_id, warehouse_id, {_LEVEL_COLUMNS})
-    SELECT * FROM wh AS v
-    WHERE (SELECT ok FROM ok) AND NOT EXISTS (
-        SELECT 1 FROM wh_updated AS d WHERE d.part_id = v.part_id AND d.warehouse_id = v.warehouse_id)
-    ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {_LEVEL_ADD}
-    RETURNING 1
-),
-total AS (
-    SELECT part_id, {", ".join(f"sum({col})::bigint AS {col}" for col in FIGURE_COLUMNS)} FROM wh GROUP BY part_id
-),
-total_updated AS (
-    UPDATE {_LEVELS} AS l SET {_LEVEL_ADD_V}
-    FROM total AS v
-    WHERE l.part_id = v.part_id AND l.warehouse_id IS NULL AND (SELECT ok FROM ok)
-    RETURNING v.part_id
-),
-total_created AS (
-    INSERT INTO {_LEVELS} (part_id, warehouse_id, {_LEVEL_COLUMNS})
-    SELECT v.part_id, NULL, {", ".join(f"v.{col}" for col in FIGURE_COLUMNS)} FROM total AS v
-    WHERE (SELECT ok FROM ok) AND NOT EXISTS (SELECT 1 FROM total_updated AS d WHERE d.part_id = v.part_id)
-    ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {_LEVEL_ADD}
-    RETURNING 1
-)
-SELECT (SELECT ok FROM ok),
-       (SELECT count(*) FROM updated WHERE delta < 0),
-       ARRAY(SELECT id FROM moved ORDER BY id),
-       (SELECT count(*) FROM wh_updated) + (SELECT count(*) FROM wh_created)
-       + (SELECT count(*) FROM total_updated) + (SELECT count(*) FROM total_created)
+{stock_writes_sql(columns=list(FIGURE_COLUMNS), guard="(SELECT ok FROM ok)", movement_order="ORDER BY n")}
+SELECT (SELECT ok FROM ok), (SELECT count(*) FROM u WHERE delta < 0), ARRAY(SELECT id FROM m ORDER BY id)
 """
 
 
@@ -303,7 +286,7 @@ def _apply_pg(keys: list[Key], merged: dict[Key, int], fields: dict, now, *, loc
             _APPLY.execute(cursor, params, first=lock)
         else:  # a batch: planned for its size, which planning no longer dominates
             cursor.execute(lock.replace("%", "%%") + _APPLY_SQL, params)
-        is_ok, decreased, ids, _levels = cursor.fetchone()
+        is_ok, decreased, ids = cursor.fetchone()
     if not is_ok:
         return None
     if decreased != sum(1 for delta in deltas if delta < 0) or len(ids) != len(keys):
