@@ -14,7 +14,8 @@ import pytest
 
 from bom.selectors import CanBuild, can_build, can_build_per_warehouse
 from bom.services import ComponentSpec, set_bom
-from inventory.models import Part
+from inventory.models import Part, Warehouse
+from inventory.services import create_warehouse
 from tests.bom.conftest import in_house, part, stock
 
 
@@ -93,3 +94,85 @@ def test_can_build_generic_without_alternates_allows_nothing(client_a, coordinat
     stock(sheet, main, 50)
     set_bom(product=kit, components=[ComponentSpec("SHEET", 1), ComponentSpec("EMPTY-GENERIC", 1)], user=coordinator)
     assert figures(can_build([kit], warehouse=main)) == {kit.pk: (0, "EMPTY-GENERIC", 0)}
+
+
+def test_can_build_per_warehouse_counts_a_component_missing_from_one_warehouse_as_zero(
+    client_a, coordinator, main, east, django_assert_num_queries
+):
+    """KIT = 2 × A-PART + B-PART + C-PART, PAIR = B-PART + C-PART; B-PART has no StockLevel row at EAST.
+
+              A-PART  B-PART  C-PART | KIT: A/2  B  C  → can build   | PAIR: B  C → can build
+      MAIN      10       6       4   |      5    6  4  → 4 (C-PART)  |       6  4 → 4 (C-PART)
+      EAST       1       —       9   |      0    0  9  → 0 (A-PART)  |       0  9 → 0 (B-PART)
+      all       11       6      13   |      5    6 13  → 5 (A-PART)  |       6 13 → 6 (B-PART)
+    At EAST A-PART (1 on hand, 0 units) and the missing B-PART both allow 0: the lower SKU is limiting.
+    """
+    a, b, c = part(client_a, "A-PART"), part(client_a, "B-PART"), part(client_a, "C-PART")
+    kit, pair = in_house(client_a, "KIT"), in_house(client_a, "PAIR")
+    kit_lines = [ComponentSpec("A-PART", 2), ComponentSpec("B-PART", 1), ComponentSpec("C-PART", 1)]
+    set_bom(product=kit, components=kit_lines, user=coordinator)
+    set_bom(product=pair, components=[ComponentSpec("B-PART", 1), ComponentSpec("C-PART", 1)], user=coordinator)
+    for p, at_main, at_east in [(a, 10, 1), (b, 6, None), (c, 4, 9)]:
+        stock(p, main, at_main)
+        if at_east is not None:
+            stock(p, east, at_east)
+
+    with django_assert_num_queries(1):
+        grid = can_build_per_warehouse([kit, pair])
+
+    assert figures(grid) == {
+        (kit.pk, main.pk): (4, "C-PART", 4),
+        (kit.pk, east.pk): (0, "A-PART", 1),
+        (pair.pk, main.pk): (4, "C-PART", 4),
+        (pair.pk, east.pk): (0, "B-PART", 0),
+    }
+    assert figures(can_build_per_warehouse(None)) == figures(grid)
+    assert figures(can_build([kit, pair], warehouse=east)) == {kit.pk: (0, "A-PART", 1), pair.pk: (0, "B-PART", 0)}
+    assert figures(can_build([kit, pair])) == {kit.pk: (5, "A-PART", 11), pair.pk: (6, "B-PART", 6)}
+
+
+def test_can_build_per_warehouse_gives_a_warehouse_without_stock_zero_and_leaves_out_inactive_ones(
+    products, main, east
+):
+    """WEST is active and holds no StockLevel row at all; OLD is inactive and holds stock (not listed)."""
+    west = create_warehouse(code="WEST", name="West store")
+    old = create_warehouse(code="OLD", name="Old store")
+    stock(products["SHADE"], old, 50)
+    Warehouse.objects.filter(pk=old.pk).update(is_active=False)
+    lamp, desk = products["LAMP"], products["DESK"]
+
+    grid = can_build_per_warehouse([lamp, desk])
+
+    assert figures(grid) == {
+        (lamp.pk, main.pk): (3, "ANY-COLOUR", 9),
+        (lamp.pk, east.pk): (2, "SHADE", 2),
+        (lamp.pk, west.pk): (0, "ANY-COLOUR", 0),
+        (desk.pk, main.pk): (2, "SHADE", 10),
+        (desk.pk, east.pk): (0, "SHADE", 2),
+        (desk.pk, west.pk): (0, "SHADE", 0),
+    }
+    assert figures(can_build([lamp, desk], warehouse=old)) == {
+        lamp.pk: (0, "ANY-COLOUR", 0),
+        desk.pk: (10, "SHADE", 50),
+    }
+
+
+def test_can_build_counts_a_sub_assembly_by_its_own_stock_in_each_warehouse(client_a, coordinator, main, east):
+    """CHAIR = FRAME + 4 × BAR, FRAME (in-house) = 2 × BAR. FRAME: 3 at MAIN, none at EAST; BAR: 40 at both.
+
+    CHAIR at EAST is 0 (FRAME limiting), though the bars would make 20 frames: can build does not explode.
+    """
+    bar, frame, chair = part(client_a, "BAR"), in_house(client_a, "FRAME"), in_house(client_a, "CHAIR")
+    set_bom(product=frame, components=[ComponentSpec("BAR", 2)], user=coordinator)
+    set_bom(product=chair, components=[ComponentSpec("FRAME", 1), ComponentSpec("BAR", 4)], user=coordinator)
+    stock(frame, main, 3)
+    stock(bar, main, 40)
+    stock(bar, east, 40)
+
+    assert figures(can_build_per_warehouse([chair, frame])) == {
+        (chair.pk, main.pk): (3, "FRAME", 3),
+        (chair.pk, east.pk): (0, "FRAME", 0),
+        (frame.pk, main.pk): (20, "BAR", 40),
+        (frame.pk, east.pk): (20, "BAR", 40),
+    }
+    assert figures(can_build([chair, frame])) == {chair.pk: (3, "FRAME", 3), frame.pk: (40, "BAR", 80)}
