@@ -4,9 +4,10 @@ The Allocadence pull sets 100,000 rows at once to the figures Allocadence report
 `apply_stock_changes` would mean reading every row into Python, building a delta per row and sending them back
 in chunks; here PostgreSQL does the work: the targets are COPYed into a temporary table and the deltas are
 computed and written by ONE statement in the caller's transaction, through the ledger's own writes
-(`inventory.ledger.stock_writes_sql`: movements, rows and StockLevel summaries). The ledger rules are the same as everywhere else: every
-changed row gets exactly one movement, rows never go negative (the CHECK constraint), StockLevel moves by the
-same deltas, unchanged rows are not touched, and the parts are locked first, in id order, in one statement.
+(`inventory.ledger.stock_writes_sql`: movements, rows and StockLevel summaries). The ledger rules are the
+same as everywhere else: every changed row gets exactly one movement, rows never go negative (the CHECK
+constraint), StockLevel moves by the same deltas, unchanged rows are not touched, and the parts are locked
+first, in id order, in one statement.
 
 On SQLite (the embedded `make run` default) the deltas are computed in Python and written through
 `apply_stock_changes`, so the result is identical, only slower.
