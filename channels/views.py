@@ -30,6 +30,7 @@ from core.scoping import get_scoped_or_404, scope_to_user, user_sees_many_client
 from inventory.models import Part
 
 PAGE_SIZE = 50
+STATUS_COUNT_CAP = 10_000  # the status tabs count up to this many records each, then say "10,000+"
 FORCE_PUSH_PERMISSION = "channels.force_push_syncrecord"
 MESSAGE_SKUS = 3  # a Force Push of at most this many records of one channel names their SKUs
 
@@ -63,22 +64,29 @@ def _sync_log_context(request, params, *, notice: str = "") -> dict:
     filterset = sync_log_filter(request.user, params, request=request)
     filterset.is_valid()
     records = filterset.qs.select_related("client")
-    counts = filterset.counts_queryset.counts_by_status()
+    # Counted up to the cap and no further: above it a status shows "10,000+" (an exact count reads every record).
+    cap = STATUS_COUNT_CAP
+    counted = filterset.counts_queryset.counts_by_status(at_most=cap)
+    capped = {value for value, n in counted.items() if n > cap}
+    counts = {value: min(n, cap) for value, n in counted.items()}
     view = filterset.view_name
     status = filterset.status_value
     querystring = _filters_querystring(params)
-    # The page's total is the sum of the counts per status already read (not a second COUNT over the log).
+    # The page's total is the sum of the counts per status already read (not a second COUNT over the log);
+    # when one is capped it is a lower bound, and the pager stops there.
     shown = [value for value in SyncRecord.Status.values if _view_of(value) == view and status in ("", value)]
     page = _CountedPaginator(records, PAGE_SIZE, count=sum(counts[value] for value in shown)).get_page(
         params.get("page")
     )
-    matching_errors = counts[SyncRecord.Status.ERROR] if status in ("", SyncRecord.Status.ERROR) else 0
+    errors_shown = status in ("", SyncRecord.Status.ERROR)
+    matching_errors = counts[SyncRecord.Status.ERROR] if errors_shown else 0
     base = _with(querystring, view=None, status=None, page=None)
     status_links = [
         {
             "value": value,
             "label": label,
             "count": counts[value],
+            "is_capped": value in capped,
             "url": "?" + _with(base, view=_view_of(value), status=value),
             "current": value == status,
         }
@@ -91,6 +99,8 @@ def _sync_log_context(request, params, *, notice: str = "") -> dict:
         "page_obj": page,
         "records": page.object_list,
         "counts": counts,
+        "capped_statuses": capped,
+        "total_is_capped": any(value in capped for value in shown),
         "status_links": status_links,
         "view_statuses": [(value, label) for value, label in SyncRecord.Status.choices if _view_of(value) == view],
         "channel_choices": list(
@@ -104,6 +114,7 @@ def _sync_log_context(request, params, *, notice: str = "") -> dict:
         "archival_url": "?" + _with(base, view="archival"),
         "export_url": reverse("channels:export") + ("?" + querystring if querystring else ""),
         "matching_errors": matching_errors,
+        "matching_errors_capped": errors_shown and SyncRecord.Status.ERROR in capped,
         "filters_valid": not filterset.errors,
         "notice": notice,
     }
