@@ -114,6 +114,9 @@ def test_push_job_order_duplicate_number_reuses_the_existing_order(sandbox, stoc
     assert len(orders_numbered(sandbox, job.number)) == 1
 
 
+# PostgreSQL: on SQLite the test database is in memory with a shared cache, where a second writer gets
+# "database table is locked" at once instead of waiting (the file database of `make run` waits, timeout 30 s).
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_push_job_order_two_workers_at_once_create_one_order(sandbox, stocked, alc1, client_a, coordinator):
     job, push = release(client_a, coordinator, [(stocked, alc1, 2)])
