@@ -1,4 +1,4 @@
-"""The portal's 403/404/500 handlers (inventory_portal.urls): pages inside the layout, JSON under /api/.
+"""The portal's 400/403/404/500 handlers (inventory_portal.urls): pages inside the layout, JSON under /api/.
 
 500 renders with no request context, so it reads nothing from the database (which may be what failed).
 A database that drops out mid-request (OperationalError, InterfaceError: a terminated backend, a failover)
@@ -9,8 +9,10 @@ half-written because every write runs in a transaction.
 import logging
 import sys
 
+from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponseServerError, JsonResponse
+from django.shortcuts import render
 from django.template import loader
 from django.views import defaults
 
@@ -22,6 +24,15 @@ RETRY_AFTER_SECONDS = 5
 
 def is_api(request) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    """400. A `BadRequest` raised by the portal says what was wrong; other causes (SuspiciousOperation: a
+    disallowed host, a tampered session) get a generic message, so nothing about the setup is shown."""
+    message = str(exception) if type(exception) is BadRequest else "The request could not be read."
+    if is_api(request):
+        return JsonResponse({"detail": message}, status=400)
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 def permission_denied(request, exception=None):

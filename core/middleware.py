@@ -1,6 +1,7 @@
-"""Response headers that Django's SecurityMiddleware does not set."""
+"""Response headers that Django's SecurityMiddleware does not set, and the query strings no page can read."""
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 
 
 def permissions_policy_header(policy: dict[str, list[str]]) -> str:
@@ -20,3 +21,23 @@ class SecurityHeadersMiddleware:
         if self.permissions_policy:
             response.headers.setdefault("Permissions-Policy", self.permissions_policy)
         return response
+
+
+NUL_IN_QUERY = "The address contains a NUL character (%00), which no search or filter accepts. Remove it and try again."
+
+
+class RejectNulQueryMiddleware:
+    """400 for a query string holding a NUL character, on every page and API endpoint alike.
+
+    PostgreSQL text cannot hold NUL, so a query parameter that reaches a lookup (`?warehouse=`, `?q=`, `?sku=`)
+    with one would fail as a server error. Forms and serializers already refuse NUL in their fields with a
+    field error; query parameters are also read directly, and only a crafted address can carry one.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in [*values, ""]):
+            raise BadRequest(NUL_IN_QUERY)  # core.errors.bad_request answers it (a page, or JSON under /api/)
+        return self.get_response(request)
