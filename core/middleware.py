@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.core.exceptions import BadRequest
 
+from core import errors
+
 
 def permissions_policy_header(policy: dict[str, list[str]]) -> str:
     """{"camera": [], "fullscreen": ["self"]} -> 'camera=(), fullscreen=(self)'."""
@@ -39,5 +41,7 @@ class RejectNulQueryMiddleware:
 
     def __call__(self, request):
         if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in [*values, ""]):
-            raise BadRequest(NUL_IN_QUERY)  # core.errors.bad_request answers it (a page, or JSON under /api/)
+            # Answered here, not raised: with DEBUG on, Django would answer a raised BadRequest with its
+            # technical HTML page, under /api/ too.
+            return errors.bad_request(request, BadRequest(NUL_IN_QUERY))
         return self.get_response(request)

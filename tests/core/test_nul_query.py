@@ -46,3 +46,15 @@ def test_other_bad_requests_say_nothing_about_the_setup(client, db, settings):
 
 def test_a_query_without_nul_passes(login, superuser):
     assert login(superuser).get("/inventory/?warehouse=ZZ&q=%C3%A9").status_code == 200
+
+
+def test_the_api_answers_json_with_debug_on_too(login, superuser, settings):
+    settings.DEBUG = True
+
+    response = login(superuser).get("/api/v1/warehouses/?page=%00")
+
+    assert (response.status_code, response["Content-Type"], response.json()) == (
+        400,
+        "application/json",
+        {"detail": NUL_IN_QUERY},
+    )
