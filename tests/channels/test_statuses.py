@@ -178,18 +178,21 @@ def test_force_push_ignores_another_clients_records(channel, make_part, make_cha
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgresql  # SQLite's in-memory shared-cache test database answers "table is locked" to the second writer
 def test_force_push_double_submit_from_two_threads_moves_each_record_once(
     client_a, make_warehouse, make_part, make_channel
 ):
     channel = make_channel(warehouses=[make_warehouse()])
     user = make_user("adm2", roles=[ADMIN], clients=[client_a])
     ids = [make_record(channel, make_part(), status=Status.ERROR).pk for _ in range(30)]
-    moved, barrier = [], threading.Barrier(2)
+    moved, errors, barrier = [], [], threading.Barrier(2)
 
     def submit():
         try:
             barrier.wait()
             moved.append(force_push(records_qs_or_ids=ids, user=user))
+        except Exception as exc:  # a failed submit must fail the test, not vanish with its thread
+            errors.append(exc)
         finally:
             connection.close()
 
@@ -205,7 +208,8 @@ def test_force_push_double_submit_from_two_threads_moves_each_record_once(
             thread.join()
     finally:
         services._queue_push = original
-    assert sum(moved) == 30
+    assert errors == []
+    assert (len(moved), sum(moved)) == (2, 30)
     assert SyncRecord.objects.filter(status=Status.IN_PROCESS).count() == 30
 
 
