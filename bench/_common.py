@@ -208,7 +208,8 @@ def print_growth(script: str, base_size: int, size: int, results: dict[str, dict
 def bulk_load(cursor, tables: list[str]):
     """A generator: on the first next() drop the tables' indexes that back no constraint and turn triggers
     (the StockLevel copy trigger, foreign-key checks) off for this session; on the second, build the indexes
-    again, once each over all the rows, instead of maintaining them row by row."""
+    again, once each over all the rows, instead of maintaining them row by row, and set the generic parts'
+    alternates' sums (StockLevel.alternates_balance) the triggers would have kept."""
     cursor.execute(
         "SELECT pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text FROM pg_index i "
         "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
@@ -225,3 +226,10 @@ def bulk_load(cursor, tables: list[str]):
     for definition, _name in definitions:
         cursor.execute(definition)
     cursor.execute("RESET maintenance_work_mem")
+    if "inventory_stocklevel" in tables:  # what the alternates' sum trigger would have kept while it was off
+        from inventory.db_triggers import alternates_sum_sql
+
+        cursor.execute(
+            f"UPDATE inventory_stocklevel s SET alternates_balance = {alternates_sum_sql('s', 'postgresql')}"
+            " WHERE s.part_id IN (SELECT from_part_id FROM inventory_part_alternates)"
+        )

@@ -1,10 +1,11 @@
-"""The triggers that keep StockLevel's copies of its part's low-stock threshold and generic flag (see
-StockLevel), on PostgreSQL and SQLite. Migrations call `create_copy_triggers` / `drop_copy_triggers`;
-this is the one copy of their SQL.
+"""The triggers that keep StockLevel's copies of its part's low-stock threshold and generic flag, and a
+generic part's sum of its alternates' balances (see StockLevel), on PostgreSQL and SQLite. Migrations
+call `create_copy_triggers` / `drop_copy_triggers` and `create_alternates_triggers` /
+`drop_alternates_triggers`; this is the one copy of their SQL.
 
 On SQLite (`make run`) the same triggers are AFTER triggers (SQLite cannot assign NEW); a migration
 that makes Django rebuild the inventory_stocklevel table there drops its triggers, and must drop them
-first and create them again after (as 0008 does).
+first and create them again after (as 0008 and 0009 do).
 """
 
 POSTGRESQL_TRIGGERS = """
@@ -107,4 +108,186 @@ TRIGGER_NAMES = {
         "inventory_stocklevel_copy_part_update",
         "inventory_part_copy_to_stocklevels",
     },
+}
+
+
+# --- The alternates' sum on a generic part's StockLevel ---------------------------------------------------
+# `StockLevel.alternates_balance`: Σ max(0, alternate's Stock − Allocated − threshold) over the part's
+# alternates' rows in the same scope (warehouse, or all warehouses). Kept on every path by the triggers
+# below, as a delta when an alternate's row changes and from scratch when a row is inserted or an
+# alternate is added or removed, so a generic part's Stock Balance is a stored column (`balance`).
+# Writers take the generic part's lock with its alternates' (`inventory.locks`), so these row updates
+# wait in the one lock order.
+
+
+def alternate_term(row: str, vendor: str) -> str:
+    """An alternate's contribution to its generic parts' balance, from its StockLevel row `row`."""
+    figure = (
+        f"{row}.available + {row}.planned + {row}.ordered + {row}.in_production - {row}.allocated"
+        f" - {row}.low_stock_threshold"
+    )
+    return f"GREATEST({figure}, 0)" if vendor == "postgresql" else f"MAX({figure}, 0)"
+
+
+def alternates_sum_sql(level: str, vendor: str) -> str:
+    """The alternates' sum for the StockLevel row `level`, computed from the alternates' rows."""
+    same_scope = "IS NOT DISTINCT FROM" if vendor == "postgresql" else "IS"
+    return (
+        f"COALESCE((SELECT SUM({alternate_term('a', vendor)}) FROM inventory_part_alternates pa"
+        f" JOIN inventory_stocklevel a ON a.part_id = pa.to_part_id"
+        f" WHERE pa.from_part_id = {level}.part_id AND a.warehouse_id {same_scope} {level}.warehouse_id), 0)"
+    )
+
+
+def _pg_alternates_triggers() -> str:
+    term_new, term_old = alternate_term("n", "postgresql"), alternate_term("o", "postgresql")
+    add_to_generics = """
+    UPDATE inventory_stocklevel g SET alternates_balance = g.alternates_balance + d.delta
+      FROM ({deltas}) d
+     WHERE g.part_id = d.part_id AND g.warehouse_id IS NOT DISTINCT FROM d.warehouse_id AND d.delta <> 0{extra};
+    """
+    return f"""
+UPDATE inventory_stocklevel s SET alternates_balance = {alternates_sum_sql("s", "postgresql")}
+ WHERE s.part_id IN (SELECT from_part_id FROM inventory_part_alternates);
+
+CREATE FUNCTION inventory_stocklevel_alternates_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- a new row of a part with alternates: its sum from scratch (every row of this statement is visible)
+    UPDATE inventory_stocklevel s SET alternates_balance = {alternates_sum_sql("s", "postgresql")}
+      FROM new_levels n
+     WHERE s.id = n.id AND n.part_id IN (SELECT from_part_id FROM inventory_part_alternates);
+    -- a new row of an alternate: its term added to its generics' rows of that scope (not to rows new here)
+    {
+        add_to_generics.format(
+            deltas="SELECT pa.from_part_id AS part_id, n.warehouse_id, SUM(" + term_new + ") AS delta FROM new_levels n"
+            " JOIN inventory_part_alternates pa ON pa.to_part_id = n.part_id GROUP BY 1, 2",
+            extra=" AND NOT EXISTS (SELECT 1 FROM new_levels x WHERE x.id = g.id)",
+        )
+    }
+    RETURN NULL;
+END $$;
+CREATE TRIGGER inventory_stocklevel_alternates_insert
+    AFTER INSERT ON inventory_stocklevel REFERENCING NEW TABLE AS new_levels
+    FOR EACH STATEMENT EXECUTE FUNCTION inventory_stocklevel_alternates_insert();
+
+CREATE FUNCTION inventory_stocklevel_alternates_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Only when an alternate's term changed: the update below fires this trigger again, and finds none.
+    IF EXISTS (SELECT 1 FROM new_levels n JOIN old_levels o ON o.id = n.id
+                 JOIN inventory_part_alternates pa ON pa.to_part_id = n.part_id
+                WHERE {term_new} <> {term_old}) THEN
+        {
+        add_to_generics.format(
+            deltas="SELECT pa.from_part_id AS part_id, n.warehouse_id, SUM(" + term_new + " - " + term_old + ")"
+            " AS delta FROM new_levels n JOIN old_levels o ON o.id = n.id"
+            " JOIN inventory_part_alternates pa ON pa.to_part_id = n.part_id GROUP BY 1, 2",
+            extra="",
+        )
+    }
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER inventory_stocklevel_alternates_update
+    AFTER UPDATE ON inventory_stocklevel REFERENCING OLD TABLE AS old_levels NEW TABLE AS new_levels
+    FOR EACH STATEMENT EXECUTE FUNCTION inventory_stocklevel_alternates_update();
+
+CREATE FUNCTION inventory_part_alternates_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    generic_id bigint := CASE WHEN TG_OP = 'DELETE' THEN OLD.from_part_id ELSE NEW.from_part_id END;
+BEGIN
+    UPDATE inventory_stocklevel s SET alternates_balance = {alternates_sum_sql("s", "postgresql")}
+     WHERE s.part_id = generic_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER inventory_part_alternates_changed
+    AFTER INSERT OR DELETE ON inventory_part_alternates
+    FOR EACH ROW EXECUTE FUNCTION inventory_part_alternates_changed();
+"""
+
+
+PG_ALTERNATES_DROP = """
+DROP TRIGGER IF EXISTS inventory_part_alternates_changed ON inventory_part_alternates;
+DROP FUNCTION IF EXISTS inventory_part_alternates_changed();
+DROP TRIGGER IF EXISTS inventory_stocklevel_alternates_update ON inventory_stocklevel;
+DROP FUNCTION IF EXISTS inventory_stocklevel_alternates_update();
+DROP TRIGGER IF EXISTS inventory_stocklevel_alternates_insert ON inventory_stocklevel;
+DROP FUNCTION IF EXISTS inventory_stocklevel_alternates_insert();
+"""
+
+
+def _sqlite_alternates_triggers() -> list[str]:
+    term_new, term_old = alternate_term("NEW", "sqlite"), alternate_term("OLD", "sqlite")
+    generics_of_new = (
+        "warehouse_id IS NEW.warehouse_id"
+        " AND part_id IN (SELECT from_part_id FROM inventory_part_alternates WHERE to_part_id = NEW.part_id)"
+    )
+    recompute = "UPDATE inventory_stocklevel SET alternates_balance = " + alternates_sum_sql(
+        "inventory_stocklevel", "sqlite"
+    )
+    return [
+        f"{recompute} WHERE part_id IN (SELECT from_part_id FROM inventory_part_alternates)",
+        f"""
+        CREATE TRIGGER inventory_stocklevel_alternates_insert AFTER INSERT ON inventory_stocklevel
+        BEGIN
+            {recompute} WHERE id = NEW.id;
+            UPDATE inventory_stocklevel SET alternates_balance = alternates_balance + {term_new}
+             WHERE {generics_of_new};
+        END
+        """,
+        f"""
+        CREATE TRIGGER inventory_stocklevel_alternates_update AFTER UPDATE ON inventory_stocklevel
+        WHEN {term_new} <> {term_old}
+        BEGIN
+            UPDATE inventory_stocklevel SET alternates_balance = alternates_balance + ({term_new} - {term_old})
+             WHERE {generics_of_new};
+        END
+        """,
+        f"""
+        CREATE TRIGGER inventory_part_alternates_added AFTER INSERT ON inventory_part_alternates
+        BEGIN {recompute} WHERE part_id = NEW.from_part_id; END
+        """,
+        f"""
+        CREATE TRIGGER inventory_part_alternates_removed AFTER DELETE ON inventory_part_alternates
+        BEGIN {recompute} WHERE part_id = OLD.from_part_id; END
+        """,
+    ]
+
+
+SQLITE_ALTERNATES_DROP = [
+    "DROP TRIGGER IF EXISTS inventory_part_alternates_removed",
+    "DROP TRIGGER IF EXISTS inventory_part_alternates_added",
+    "DROP TRIGGER IF EXISTS inventory_stocklevel_alternates_update",
+    "DROP TRIGGER IF EXISTS inventory_stocklevel_alternates_insert",
+]
+
+
+def create_alternates_triggers(apps, schema_editor):
+    """Backfill `StockLevel.alternates_balance`, then create its triggers (a RunPython forward step)."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        _run(schema_editor, [_pg_alternates_triggers()])
+    elif vendor == "sqlite":
+        _run(schema_editor, _sqlite_alternates_triggers())
+    else:
+        raise NotImplementedError(f"StockLevel's alternates' sum needs triggers on {vendor}")
+
+
+def drop_alternates_triggers(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        _run(schema_editor, [PG_ALTERNATES_DROP])
+    elif vendor == "sqlite":
+        _run(schema_editor, SQLITE_ALTERNATES_DROP)
+
+
+TRIGGER_NAMES["postgresql"] |= {
+    "inventory_stocklevel_alternates_insert",
+    "inventory_stocklevel_alternates_update",
+    "inventory_part_alternates_changed",
+}
+TRIGGER_NAMES["sqlite"] |= {
+    "inventory_stocklevel_alternates_insert",
+    "inventory_stocklevel_alternates_update",
+    "inventory_part_alternates_added",
+    "inventory_part_alternates_removed",
 }

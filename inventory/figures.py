@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import BigIntegerField, Case, F, When
+from django.db.models import F
 
 # The typed quantities StockLevel stores, one column each (the StockType values, in their order).
 STORED = ("available", "reserved", "obsolete", "allocated", "planned", "ordered", "in_production")
@@ -31,8 +31,6 @@ class Figure:
     list_column: Literal["always", "optional"] = "optional"
     # A figure that only some parts have (e.g. what an in-house part can build) is None for the others.
     nullable: bool = False
-    # (queryset, tie_breakers, descending) -> queryset, for a sort that is not a plain ORDER BY the key.
-    order_by: Callable | None = None
 
     @property
     def is_stored(self) -> bool:
@@ -52,20 +50,8 @@ def non_generic_balance(prefix: str = ""):
 
 def generic_own_balance():
     """A generic part's own terms of its Stock Balance: Planned − Allocated − threshold (its alternates'
-    non-negative balances are added at read time: they live in other rows)."""
+    non-negative balances are added from `StockLevel.alternates_balance`, kept from the other rows)."""
     return F("planned") - F("allocated") - F("low_stock_threshold")
-
-
-def _stock_balance(levels):
-    return Case(
-        When(is_generic=True, then=F("balance") + levels.alternates_balance()),
-        default=F("balance"),
-        output_field=BigIntegerField(),
-    )
-
-
-def _order_by_stock_balance(levels, tie_breakers, descending):
-    return levels.order_by_stock_balance(*tie_breakers, descending=descending)
 
 
 _FIGURES: dict[str, Figure] = {}
@@ -141,9 +127,8 @@ for _figure in [
         "Stock − Allocated − low-stock threshold; negative is a shortage. The threshold counts once per part "
         "over the scope shown, so over all warehouses it is not the sum of the warehouses' balances. A "
         "generic part: Planned − Allocated − threshold + each alternate's Stock Balance above zero.",
-        _stock_balance,
+        lambda levels: F("balance"),
         list_column="always",
-        order_by=_order_by_stock_balance,
     ),
 ]:
     register(_figure)

@@ -32,8 +32,6 @@ def apply_sort(queryset, sort: str | None):
     if key in PART_SORTS:
         column = PART_SORTS[key]
     elif figure is not None and figure.sortable:
-        if figure.order_by is not None:
-            return figure.order_by(queryset, DEFAULT_SORT, descending)
         if not figure.is_stored:
             queryset = queryset.with_figures()
         column = key

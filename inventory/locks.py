@@ -5,18 +5,34 @@ evaluated at once. One lock per part serialises all changes to that part's rows 
 StockLevel summaries, and a single global order (part id) makes deadlocks impossible
 as long as a transaction takes all its part locks in one call before writing.
 `FOR NO KEY UPDATE` leaves foreign-key checks (FOR KEY SHARE) from inserts unblocked.
+
+A part's lock comes with the locks of the generic parts it is an alternate of: a change to its stock
+rewrites their StockLevels' alternates' sum (inventory.db_triggers), so those rows too are written only
+under their part's lock, taken in the same statement and the same order.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from inventory.models import Part
 
 _PARTS = Part._meta.db_table
-_LOCK_IDS_SQL = f"SELECT id FROM {_PARTS} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE"
+_GENERICS = Part.alternates.through._meta.db_table
+
+
+def _locking_sql(ids_sql: str) -> str:
+    """The one locking statement: the parts `ids_sql` selects and the generic parts they are alternates of."""
+    return (
+        f"WITH wanted (id) AS MATERIALIZED ({ids_sql}) SELECT id FROM {_PARTS} WHERE id IN ("
+        f"SELECT id FROM wanted UNION SELECT from_part_id FROM {_GENERICS} WHERE to_part_id IN (SELECT id FROM wanted)"
+        f") ORDER BY id FOR NO KEY UPDATE"
+    )
+
+
+_LOCK_IDS_SQL = _locking_sql("SELECT unnest(%s::bigint[])")
 
 
 @dataclass(frozen=True)
@@ -41,10 +57,7 @@ def part_locks_sql(part_ids: Iterable[int] | PartIdsQuery) -> str:
     if connection.vendor != "postgresql":
         raise RuntimeError("part_locks_sql() is PostgreSQL only; use lock_parts()")
     if isinstance(part_ids, PartIdsQuery):
-        sql, params = (
-            f"SELECT id FROM {_PARTS} WHERE id IN ({part_ids.sql}) ORDER BY id FOR NO KEY UPDATE",
-            part_ids.params,
-        )
+        sql, params = _locking_sql(part_ids.sql), part_ids.params
     else:
         sql, params = _LOCK_IDS_SQL, (sorted(set(part_ids)),)
     with connection.cursor() as cursor:
@@ -71,17 +84,18 @@ def lock_parts(part_ids: Iterable[int] | QuerySet | PartIdsQuery) -> list[int]:
                 cursor.execute(part_ids.sql, part_ids.params)
                 part_ids = [row[0] for row in cursor.fetchall()]
             else:
-                cursor.execute(
-                    f"SELECT id FROM {_PARTS} WHERE id IN ({part_ids.sql}) ORDER BY id FOR NO KEY UPDATE",
-                    part_ids.params,
-                )
+                cursor.execute(_locking_sql(part_ids.sql), part_ids.params)
                 return [row[0] for row in cursor.fetchall()]
     ids = sorted(set(part_ids))
     if not ids:
         return []
     if connection.vendor != "postgresql":
+        generics = Part.alternates.through.objects.filter(to_part_id__in=ids).values("from_part_id")
         return list(
-            Part.objects.filter(id__in=ids).order_by("id").select_for_update(no_key=True).values_list("id", flat=True)
+            Part.objects.filter(Q(id__in=ids) | Q(id__in=generics))
+            .order_by("id")
+            .select_for_update(no_key=True)
+            .values_list("id", flat=True)
         )
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_IDS_SQL, [ids])

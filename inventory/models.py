@@ -1,9 +1,6 @@
-import functools
-
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db.models import Case, F, Q, When
 
 from core.models import Client
 from inventory import figures
@@ -223,148 +220,40 @@ class Movement(models.Model):
 FIGURE_COLUMNS = list(figures.STORED)
 
 
-def _own_balance_expr():
-    """A StockLevel's own Stock Balance (SPEC §2), from its own columns: stored as `StockLevel.balance`.
+def _balance_expr():
+    """A StockLevel's Stock Balance (SPEC §2), from its own columns: stored as `StockLevel.balance`.
 
-    For a generic part Planned − Allocated − threshold, to which its alternates' balances are added at
-    read time (they live in other rows). So `balance` is a generic row's Stock Balance without a sum of
-    non-negative terms: never above it.
+    For a generic part Planned − Allocated − threshold + its alternates' sum (`alternates_balance`, kept by
+    database triggers from the alternates' rows of the same scope).
     """
     return Case(
-        When(is_generic=True, then=figures.generic_own_balance()),
+        When(is_generic=True, then=figures.generic_own_balance() + F("alternates_balance")),
         default=figures.non_generic_balance(),
         output_field=models.BigIntegerField(),
     )
 
 
-_ANY_SCOPE = object()  # rows of several scopes may be mixed (e.g. one part at every warehouse and over all)
-
-
-@functools.cache
-def _correlated_alternates_balance(scope: str):
-    """Σ max(0, alternate's Stock Balance) of a generic row's part in the row's scope: "total" (all warehouses),
-    "warehouse" (the row's), or "any" (either, by the row). Built once per scope: constructing these
-    subqueries costs more than the SQL they run for a page; one scope compiles half the SQL of "any".
-    """
-    # By the M2M table straight to the alternates' levels (`part__generic_parts` would join Part in between).
-    alternate_ids = Part.alternates.through.objects.filter(from_part_id=OuterRef(OuterRef("part_id")))
-    alternate_levels = StockLevel.objects.filter(part_id__in=alternate_ids.values("to_part_id"))
-
-    def alternates_sum(levels):
-        return Coalesce(
-            Subquery(
-                levels.annotate(_one=Value(1))
-                .values("_one")
-                .annotate(total=Cast(Sum(Greatest(figures.non_generic_balance(), Value(0))), models.BigIntegerField()))
-                .values("total")[:1],
-                output_field=models.BigIntegerField(),
-            ),
-            Value(0),
-            output_field=models.BigIntegerField(),
-        )
-
-    over_all = alternates_sum(alternate_levels.filter(warehouse__isnull=True))
-    at_warehouse = alternates_sum(alternate_levels.filter(warehouse=OuterRef("warehouse")))
-    if scope == "total":
-        return over_all
-    if scope == "warehouse":
-        return at_warehouse
-    return Case(
-        When(warehouse__isnull=True, then=over_all), default=at_warehouse, output_field=models.BigIntegerField()
-    )
-
-
 class StockLevelQuerySet(models.QuerySet):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._scope = _ANY_SCOPE
-        self._balance_ranking = None  # (the ordering set by `order_by_stock_balance`, descending)
-
-    def _clone(self):
-        clone = super()._clone()
-        clone._scope, clone._balance_ranking = self._scope, self._balance_ranking
-        return clone
-
-    def __getitem__(self, k):
-        if isinstance(k, slice) and k.stop is not None and self._result_cache is None and self._is_balance_ranked():
-            return super(StockLevelQuerySet, self._within_balance_bound(k.stop)).__getitem__(k)
-        return super().__getitem__(k)
-
     def all_warehouses(self):
-        clone = self.filter(warehouse__isnull=True)
-        clone._scope = None
-        return clone
+        return self.filter(warehouse__isnull=True)
 
     def for_warehouse(self, warehouse):
         """Figures at one warehouse, or over all warehouses when `warehouse` is None."""
         if warehouse is None:
             return self.all_warehouses()
-        clone = self.filter(warehouse=warehouse)
-        clone._scope = warehouse.pk
-        return clone
+        return self.filter(warehouse=warehouse)
 
     def with_figures(self):
-        """Every figure of the registry (inventory.figures), computed in the database.
-
-        Stock Balance is the stored `balance` column, plus, for a generic part, its alternates'
-        balances: a correlated subquery evaluated only for the generic rows actually read (a
-        page, one part; with a Stock Balance filter or rank, the candidates the (warehouse,
-        balance) index gives — see `shortage` and `order_by_stock_balance`).
-        """
+        """Every figure of the registry (inventory.figures), computed in the database from the row's columns
+        (Stock Balance is the stored `balance`, a generic part's alternates included)."""
         computed = figures.computed()
         if all(figure.key in self.query.annotations for figure in computed):
             return self
         return self.annotate(**{figure.key: figure.expression(self) for figure in computed})
 
-    def alternates_balance(self):
-        """Σ max(0, alternate's Stock Balance) of a generic row's part, in this queryset's scope."""
-        if self._scope is None:
-            return _correlated_alternates_balance("total")
-        return _correlated_alternates_balance("any" if self._scope is _ANY_SCOPE else "warehouse")
-
     def shortage(self):
-        """Rows with a negative Stock Balance (SPEC §2: the shortage badge).
-
-        `balance < 0` is implied (a generic row's stored balance is its Stock Balance without its
-        alternates' non-negative terms) and answered from the (warehouse, balance) index; the Stock
-        Balance test then only computes the generic rows it finds.
-        """
-        return self.with_figures().filter(balance__lt=0, stock_balance__lt=0)
-
-    def order_by_stock_balance(self, *tie_breakers, descending: bool = False):
-        """Rank by Stock Balance; a slice (a page) then reads only the rows of the (warehouse, balance) index
-        that can be on it, instead of computing and sorting every row of the scope (see `_within_balance_bound`).
-        """
-        ranking = F("stock_balance").desc() if descending else F("stock_balance").asc()
-        clone = self.with_figures().order_by(ranking, *tie_breakers)
-        clone._balance_ranking = (clone.query.order_by, descending)
-        return clone
-
-    def _is_balance_ranked(self) -> bool:
-        return self._balance_ranking is not None and self._balance_ranking[0] == self.query.order_by
-
-    def _within_balance_bound(self, stop: int):
-        """The rows that can be among the first `stop` by Stock Balance: a filter the index answers.
-
-        Stored `balance` ≤ Stock Balance for every row, equal for the non-generic ones. Ascending, the
-        `stop`-th lowest balance b of the non-generic rows bounds the page: `stop` rows have Stock
-        Balance ≤ b, so every row shown has balance ≤ Stock Balance ≤ b. Descending, the `stop`-th
-        highest balance b of all rows: `stop` rows have Stock Balance ≥ b, so a row shown is generic
-        (its alternates may lift it) or has balance ≥ b. Fewer rows than `stop`: no bound.
-        """
-        descending = self._balance_ranking[1]
-        candidates = self.order_by(F("balance").desc() if descending else F("balance").asc())
-        if not descending:
-            candidates = candidates.filter(is_generic=False)
-        # Read first, as its own query: given as a subquery, the planner cannot know how few rows pass the
-        # bound, guesses a third of the scope, and on 500,000 parts joins every part (seq scan + hash join):
-        # 80–120 ms instead of a few (docs/benchmarks.md).
-        found = list(candidates.values_list("balance", flat=True)[stop - 1 : stop])
-        if not found:
-            return self
-        if descending:
-            return self.filter(Q(balance__gte=found[0]) | Q(is_generic=True))
-        return self.filter(balance__lte=found[0])
+        """Rows with a negative Stock Balance (SPEC §2: the shortage badge), from the (warehouse, balance) index."""
+        return self.with_figures().filter(balance__lt=0)
 
 
 class StockLevel(models.Model):
@@ -395,9 +284,12 @@ class StockLevel(models.Model):
     # AFTER INSERT trigger sets them.)
     low_stock_threshold = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     is_generic = models.BooleanField(default=False, db_default=False, editable=False)
-    balance = models.GeneratedField(
-        expression=_own_balance_expr(), output_field=models.BigIntegerField(), db_persist=True
-    )
+    # Σ max(0, alternate's Stock − Allocated − threshold) over the part's alternates' rows of this scope, for
+    # any part with alternates (only a generic part's balance adds it). Kept by database triggers (migration
+    # 0009, inventory.db_triggers) on every path: a delta when an alternate's row changes, from scratch when
+    # a row is inserted or an alternate added or removed. `check_ledger` compares it with the rows.
+    alternates_balance = models.BigIntegerField(default=0, db_default=0, editable=False)
+    balance = models.GeneratedField(expression=_balance_expr(), output_field=models.BigIntegerField(), db_persist=True)
 
     objects = StockLevelQuerySet.as_manager()
 
@@ -418,6 +310,8 @@ class StockLevel(models.Model):
             # for the planner as `warehouse = w` does, so the index above cannot return them in balance order.
             models.Index(fields=["balance"], condition=Q(warehouse__isnull=True), name="stocklevel_total_balance_idx"),
             models.Index(fields=["warehouse", "part"], condition=Q(is_generic=True), name="stocklevel_wh_generic_idx"),
+            # The list sorted by Available at one warehouse, read in index order (with a shortage filter too).
+            models.Index(fields=["warehouse", "available"], name="stocklevel_wh_available_idx"),
         ]
 
     def __str__(self):

@@ -3,8 +3,10 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import F, Q, Sum
 
+from inventory.db_triggers import alternates_sum_sql
 from inventory.models import FIGURE_COLUMNS, InventoryRow, Location, Movement, Part, StockLevel, StockType
 
 
@@ -37,7 +39,8 @@ class LevelMismatch:
 
 @dataclass(frozen=True)
 class PartCopyMismatch:
-    """A StockLevel whose copy of its part's threshold or generic flag (see StockLevel) differs from the part."""
+    """A StockLevel whose copy of its part's threshold or generic flag differs from the part, or whose
+    alternates' sum differs from its alternates' rows (`part` is then the sum they give; see StockLevel)."""
 
     part_id: int
     warehouse_id: int | None
@@ -119,7 +122,24 @@ def part_copy_mismatches() -> list[PartCopyMismatch]:
             mismatches.append(PartCopyMismatch(part_id, warehouse_id, "low_stock_threshold", threshold, part_threshold))
         if is_generic != (kind == Part.Kind.GENERIC):
             mismatches.append(PartCopyMismatch(part_id, warehouse_id, "is_generic", is_generic, not is_generic))
-    return mismatches
+    return mismatches + alternates_sum_mismatches()
+
+
+def alternates_sum_mismatches() -> list[PartCopyMismatch]:
+    """StockLevels whose alternates' sum differs from the one their alternates' rows give (triggers keep it)."""
+    expected = alternates_sum_sql("s", connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT part_id, warehouse_id, alternates_balance, expected FROM ("
+            f"SELECT s.part_id, s.warehouse_id, s.alternates_balance, {expected} AS expected"
+            f" FROM {StockLevel._meta.db_table} s WHERE s.alternates_balance <> 0"
+            f" OR s.part_id IN (SELECT from_part_id FROM {Part.alternates.through._meta.db_table})) x"
+            f" WHERE alternates_balance <> expected ORDER BY part_id, warehouse_id"
+        )
+        return [
+            PartCopyMismatch(part_id, warehouse_id, "alternates_balance", stored, expected)
+            for part_id, warehouse_id, stored, expected in cursor.fetchall()
+        ]
 
 
 @dataclass(frozen=True)

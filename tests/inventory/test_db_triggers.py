@@ -1,4 +1,5 @@
-"""The StockLevel copy triggers (inventory.db_triggers) exist after `migrate`, on PostgreSQL and on SQLite."""
+"""The StockLevel triggers (copies of the part's fields, the alternates' sum; inventory.db_triggers) exist
+after `migrate`, on PostgreSQL and on SQLite."""
 
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ def _installed_triggers(cursor, vendor: str) -> set[str]:
     if vendor == "postgresql":
         cursor.execute(
             "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
-            "('inventory_stocklevel'::regclass, 'inventory_part'::regclass)"
+            "('inventory_stocklevel'::regclass, 'inventory_part'::regclass, 'inventory_part_alternates'::regclass)"
         )
     else:
         cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")

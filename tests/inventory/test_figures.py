@@ -158,7 +158,7 @@ def test_shortage_after_figures_ranks_by_stock_balance_and_nests(client_a, main_
     generic, rich, poor = _generic_with_alternates(client_a, main_wh, east_wh)
 
     # when: figures first (as the API's queryset), then the shortage filter and the Stock Balance rank
-    at_east = StockLevel.objects.for_warehouse(east_wh).with_figures().shortage().order_by_stock_balance("part__sku")
+    at_east = StockLevel.objects.for_warehouse(east_wh).with_figures().shortage().order_by("stock_balance", "part__sku")
 
     # then
     assert [(level.part.sku, level.stock_balance) for level in at_east] == [

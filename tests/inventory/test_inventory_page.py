@@ -42,9 +42,8 @@ def test_inventory_list_query_count_constant_in_page_size(
     browser = login(manager)
     browser.get(LIST)  # warm the permission cache paths equally for both sizes
 
-    # then: the same number of queries for 50 and 500 parts, and at most 10 (the Stock Balance rank reads its
-    # bound first: one query more than the plain list's nine)
-    with django_assert_num_queries(10):
+    # then: the same number of queries for 50 and 500 parts, the plain list's nine (Stock Balance is a column)
+    with django_assert_num_queries(9):
         response = browser.get(LIST + "?cols=planned&cols=stock&sort=-stock_balance")
     assert response.status_code == 200
     assert len(response.context["levels"]) == 50
@@ -219,8 +218,8 @@ def test_inventory_list_shortage_sort_query_count_constant(
     browser = login(manager)
     browser.get(LIST)
 
-    # then: the plain list's nine queries and the Stock Balance rank's bound, at most 10
-    with django_assert_num_queries(10):
+    # then: the plain list's nine queries (the alternates' sum is stored on the generic part's row)
+    with django_assert_num_queries(9):
         response = browser.get(LIST + "?shortage=on&sort=stock_balance&cols=stock")
     assert response.status_code == 200
     assert response.context["page_obj"].paginator.count == 121
@@ -244,11 +243,10 @@ def test_inventory_list_counts_without_figures_unless_a_figure_filters(client_a,
     for url in (LIST, LIST + "?sort=stock_balance"):
         (sql,) = count_sql(url)
         assert "inventory_part" not in sql and "CASE" not in sql, url
-    # a Stock Balance filter: the count reads only rows whose stored balance is negative (from the index),
-    # and computes the Stock Balance (the alternates of a generic row) only for those
+    # a Stock Balance filter: the count reads the stored balance alone (from the index), generic parts included
     (sql,) = count_sql(LIST + "?shortage=on")
-    assert '"inventory_stocklevel"."balance" < 0' in sql and "CASE" in sql
-    assert "inventory_part_alternates" in sql and "stocklevel_alternates" not in sql
+    assert '"inventory_stocklevel"."balance" < 0' in sql
+    assert "CASE" not in sql and "inventory_part_alternates" not in sql and "inventory_part" not in sql
 
 
 def test_inventory_list_shortage_and_balance_sort_count_generic_alternates(client_a, main_wh, manager, login):
