@@ -140,30 +140,34 @@ def alternates_sum_sql(level: str, vendor: str) -> str:
 
 
 def _pg_alternates_triggers() -> str:
-    term_new, term_old = alternate_term("n", "postgresql"), alternate_term("o", "postgresql")
-    add_to_generics = """
-    UPDATE inventory_stocklevel g SET alternates_balance = g.alternates_balance + d.delta
-      FROM ({deltas}) d
-     WHERE g.part_id = d.part_id AND g.warehouse_id IS NOT DISTINCT FROM d.warehouse_id AND d.delta <> 0{extra};
-    """
+    # Each statement joins a transition table only to the alternates' table (index lookups), never to the
+    # other transition table: plpgsql keeps a plan made for a few rows, which must not turn quadratic for a
+    # pull's 200,000. An update's delta is Σ new terms − Σ old terms per generic part and scope.
+    def add_to_generics(terms: str) -> str:
+        return f"""
+        UPDATE inventory_stocklevel g SET alternates_balance = g.alternates_balance + d.delta
+          FROM (SELECT pa.from_part_id AS part_id, t.warehouse_id, SUM(t.term) AS delta
+                  FROM ({terms}) t JOIN inventory_part_alternates pa ON pa.to_part_id = t.part_id
+                 GROUP BY 1, 2) d
+         WHERE g.part_id = d.part_id AND g.warehouse_id IS NOT DISTINCT FROM d.warehouse_id AND d.delta <> 0;"""
+
+    new_terms = f"SELECT n.part_id, n.warehouse_id, {alternate_term('n', 'postgresql')} AS term FROM new_levels n"
+    old_terms = f"SELECT o.part_id, o.warehouse_id, -{alternate_term('o', 'postgresql')} FROM old_levels o"
+    of_alternates = "SELECT 1 FROM {rows} JOIN inventory_part_alternates pa ON pa.to_part_id = {rows}.part_id"
     return f"""
 UPDATE inventory_stocklevel s SET alternates_balance = {alternates_sum_sql("s", "postgresql")}
  WHERE s.part_id IN (SELECT from_part_id FROM inventory_part_alternates);
 
 CREATE FUNCTION inventory_stocklevel_alternates_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- a new row of a part with alternates: its sum from scratch (every row of this statement is visible)
+    IF EXISTS ({of_alternates.format(rows="new_levels")}) THEN
+        -- a new row of an alternate: its term added to its generic parts' rows of that scope
+        {add_to_generics(new_terms)}
+    END IF;
+    -- then a new row of a part with alternates: its sum from scratch (every row of this statement is visible)
     UPDATE inventory_stocklevel s SET alternates_balance = {alternates_sum_sql("s", "postgresql")}
       FROM new_levels n
      WHERE s.id = n.id AND n.part_id IN (SELECT from_part_id FROM inventory_part_alternates);
-    -- a new row of an alternate: its term added to its generics' rows of that scope (not to rows new here)
-    {
-        add_to_generics.format(
-            deltas="SELECT pa.from_part_id AS part_id, n.warehouse_id, SUM(" + term_new + ") AS delta FROM new_levels n"
-            " JOIN inventory_part_alternates pa ON pa.to_part_id = n.part_id GROUP BY 1, 2",
-            extra=" AND NOT EXISTS (SELECT 1 FROM new_levels x WHERE x.id = g.id)",
-        )
-    }
     RETURN NULL;
 END $$;
 CREATE TRIGGER inventory_stocklevel_alternates_insert
@@ -172,18 +176,10 @@ CREATE TRIGGER inventory_stocklevel_alternates_insert
 
 CREATE FUNCTION inventory_stocklevel_alternates_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Only when an alternate's term changed: the update below fires this trigger again, and finds none.
-    IF EXISTS (SELECT 1 FROM new_levels n JOIN old_levels o ON o.id = n.id
-                 JOIN inventory_part_alternates pa ON pa.to_part_id = n.part_id
-                WHERE {term_new} <> {term_old}) THEN
-        {
-        add_to_generics.format(
-            deltas="SELECT pa.from_part_id AS part_id, n.warehouse_id, SUM(" + term_new + " - " + term_old + ")"
-            " AS delta FROM new_levels n JOIN old_levels o ON o.id = n.id"
-            " JOIN inventory_part_alternates pa ON pa.to_part_id = n.part_id GROUP BY 1, 2",
-            extra="",
-        )
-    }
+    -- Only rows of alternates: the update below fires this trigger again, for generic parts' rows whose
+    -- terms did not change (so it updates no row, and the next firing has no rows at all).
+    IF EXISTS ({of_alternates.format(rows="new_levels")}) THEN
+        {add_to_generics(new_terms + " UNION ALL " + old_terms)}
     END IF;
     RETURN NULL;
 END $$;

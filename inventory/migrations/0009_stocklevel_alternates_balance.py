@@ -50,7 +50,6 @@ class Migration(migrations.Migration):
             field=models.GeneratedField(db_persist=True, expression=BALANCE, output_field=models.BigIntegerField()),
         ),
         migrations.RunPython(create_copy_triggers_on_sqlite, drop_copy_triggers_on_sqlite),
-        migrations.RunPython(db_triggers.create_alternates_triggers, db_triggers.drop_alternates_triggers),
         migrations.AddIndex(
             model_name="stocklevel",
             index=models.Index(fields=["warehouse", "balance"], name="stocklevel_wh_balance_idx"),
@@ -65,4 +64,7 @@ class Migration(migrations.Migration):
             model_name="stocklevel",
             index=models.Index(fields=["warehouse", "available"], name="stocklevel_wh_available_idx"),
         ),
+        # Last: the backfill UPDATE queues foreign-key checks (the rows were rewritten in this transaction),
+        # and PostgreSQL creates no index on a table with pending trigger events.
+        migrations.RunPython(db_triggers.create_alternates_triggers, db_triggers.drop_alternates_triggers),
     ]
