@@ -229,6 +229,7 @@ def bulk_load(cursor, tables: list[str]):
     if "inventory_stocklevel" in tables:  # what the alternates' sum trigger would have kept while it was off
         from inventory.db_triggers import alternates_sum_sql
 
+        cursor.execute("ANALYZE inventory_stocklevel, inventory_part_alternates")  # plans for the new rows
         cursor.execute(
             f"UPDATE inventory_stocklevel s SET alternates_balance = {alternates_sum_sql('s', 'postgresql')}"
             " WHERE s.part_id IN (SELECT from_part_id FROM inventory_part_alternates)"
