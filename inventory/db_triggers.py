@@ -76,28 +76,37 @@ SQLITE_DROP = [
 ]
 
 
-def _run(schema_editor, statements) -> None:
-    for statement in statements:
+def _run(schema_editor, statements: dict[str, list[str]], needs: str) -> None:
+    """Run the statements of the migrating database's vendor; `needs` names what other vendors lack."""
+    vendor = schema_editor.connection.vendor
+    if vendor not in statements:
+        raise NotImplementedError(f"{needs} needs triggers on {vendor}")
+    for statement in statements[vendor]:
         schema_editor.execute(statement, params=None)
+
+
+_COPIES = "StockLevel's copies of the part's threshold"
 
 
 def create_copy_triggers(apps, schema_editor):
     """Backfill the copies, then create the triggers (a RunPython forward step)."""
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        _run(schema_editor, [POSTGRESQL_TRIGGERS])
-    elif vendor == "sqlite":
-        _run(schema_editor, SQLITE_TRIGGERS)
-    else:
-        raise NotImplementedError(f"StockLevel's copies of the part's threshold need triggers on {vendor}")
+    _run(schema_editor, {"postgresql": [POSTGRESQL_TRIGGERS], "sqlite": SQLITE_TRIGGERS}, _COPIES)
 
 
 def drop_copy_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        _run(schema_editor, [POSTGRESQL_DROP])
-    elif vendor == "sqlite":
-        _run(schema_editor, SQLITE_DROP)
+    _run(schema_editor, {"postgresql": [POSTGRESQL_DROP], "sqlite": SQLITE_DROP}, _COPIES)
+
+
+# A migration that makes Django rebuild inventory_stocklevel on SQLite (which drops its triggers) runs these
+# first and last (on PostgreSQL the table is altered in place and its triggers stay).
+def drop_copy_triggers_on_sqlite(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        drop_copy_triggers(apps, schema_editor)
+
+
+def create_copy_triggers_on_sqlite(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        create_copy_triggers(apps, schema_editor)
 
 
 # What `migrate` must leave behind (tests/inventory/test_db_triggers.py checks it on both databases).
@@ -257,23 +266,18 @@ SQLITE_ALTERNATES_DROP = [
 ]
 
 
+_ALTERNATES = "StockLevel's alternates' sum"
+
+
 def create_alternates_triggers(apps, schema_editor):
     """Backfill `StockLevel.alternates_balance`, then create its triggers (a RunPython forward step)."""
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        _run(schema_editor, [_pg_alternates_triggers()])
-    elif vendor == "sqlite":
-        _run(schema_editor, _sqlite_alternates_triggers())
-    else:
-        raise NotImplementedError(f"StockLevel's alternates' sum needs triggers on {vendor}")
+    _run(
+        schema_editor, {"postgresql": [_pg_alternates_triggers()], "sqlite": _sqlite_alternates_triggers()}, _ALTERNATES
+    )
 
 
 def drop_alternates_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        _run(schema_editor, [PG_ALTERNATES_DROP])
-    elif vendor == "sqlite":
-        _run(schema_editor, SQLITE_ALTERNATES_DROP)
+    _run(schema_editor, {"postgresql": [PG_ALTERNATES_DROP], "sqlite": SQLITE_ALTERNATES_DROP}, _ALTERNATES)
 
 
 TRIGGER_NAMES["postgresql"] |= {

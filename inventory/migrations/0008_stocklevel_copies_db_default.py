@@ -10,23 +10,13 @@ from django.db import migrations, models
 from inventory import db_triggers as copies
 
 
-def drop_triggers_on_sqlite(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        copies.drop_copy_triggers(apps, schema_editor)
-
-
-def create_triggers_on_sqlite(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        copies.create_copy_triggers(apps, schema_editor)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("inventory", "0007_stocklevel_balance"),
     ]
 
     operations = [
-        migrations.RunPython(drop_triggers_on_sqlite, create_triggers_on_sqlite),
+        migrations.RunPython(copies.drop_copy_triggers_on_sqlite, copies.create_copy_triggers_on_sqlite),
         migrations.AlterField(
             model_name="stocklevel",
             name="is_generic",
@@ -37,5 +27,5 @@ class Migration(migrations.Migration):
             name="low_stock_threshold",
             field=models.PositiveIntegerField(db_default=0, default=0, editable=False),
         ),
-        migrations.RunPython(create_triggers_on_sqlite, drop_triggers_on_sqlite),
+        migrations.RunPython(copies.create_copy_triggers_on_sqlite, copies.drop_copy_triggers_on_sqlite),
     ]

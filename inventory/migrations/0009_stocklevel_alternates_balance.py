@@ -12,16 +12,6 @@ from django.db.models import Case, F, Q, When
 from inventory import db_triggers
 
 
-def drop_copy_triggers_on_sqlite(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        db_triggers.drop_copy_triggers(apps, schema_editor)
-
-
-def create_copy_triggers_on_sqlite(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        db_triggers.create_copy_triggers(apps, schema_editor)
-
-
 BALANCE = Case(
     When(is_generic=True, then=F("planned") - F("allocated") - F("low_stock_threshold") + F("alternates_balance")),
     default=F("available") + F("planned") + F("ordered") + F("in_production") - F("allocated")
@@ -35,7 +25,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(drop_copy_triggers_on_sqlite, create_copy_triggers_on_sqlite),
+        migrations.RunPython(db_triggers.drop_copy_triggers_on_sqlite, db_triggers.create_copy_triggers_on_sqlite),
         migrations.RemoveIndex(model_name="stocklevel", name="stocklevel_wh_balance_idx"),
         migrations.RemoveIndex(model_name="stocklevel", name="stocklevel_total_balance_idx"),
         migrations.RemoveField(model_name="stocklevel", name="balance"),
@@ -49,7 +39,7 @@ class Migration(migrations.Migration):
             name="balance",
             field=models.GeneratedField(db_persist=True, expression=BALANCE, output_field=models.BigIntegerField()),
         ),
-        migrations.RunPython(create_copy_triggers_on_sqlite, drop_copy_triggers_on_sqlite),
+        migrations.RunPython(db_triggers.create_copy_triggers_on_sqlite, db_triggers.drop_copy_triggers_on_sqlite),
         migrations.AddIndex(
             model_name="stocklevel",
             index=models.Index(fields=["warehouse", "balance"], name="stocklevel_wh_balance_idx"),
