@@ -33,7 +33,7 @@ from allocadence_client import AllocadenceError
 from core.locks import try_advisory_lock
 from core.models import Client, SyncRun
 from core.runs import finish_run, hold_run, set_progress, start_run
-from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, changed_parts
+from inventory.bulk import PhaseTimer, TargetScope, apply_stock_targets, changed_pairs
 from inventory.locks import lock_parts
 from inventory.models import Movement, Part, StockLevel, StockType, Warehouse
 from inventory.services import Reference, create_warehouse, default_location, ensure_stock_levels
@@ -222,14 +222,15 @@ def apply_snapshot(
     (its items and rows are emptied as they are staged), so a 500,000-row pull holds one copy of them.
 
     Coordinators save jobs while this runs, so part locks are held only where the snapshot changes something:
-    1. Unlocked: stage the snapshot and work out which parts differ from the portal (`changed_parts`), which
-       released jobs' reservations go and where unreleased jobs hold more than Allocadence has. An unchanged
-       snapshot ends here: no part lock, no write.
-    2. Those parts are locked in ONE statement (id order, as every writer does), then everything is worked
-       out again from what is committed now, for those parts only, and applied.
-    Parts left unlocked stay right while the apply runs: every portal write on an Allocadence warehouse keeps
-    Available = In-Stock − Reserved and Ordered = inbound + the portal's unacknowledged orders, which is what
-    the snapshot's targets for them already are.
+    1. Unlocked: stage the snapshot and work out which (part, warehouse) pairs differ from the portal
+       (`changed_pairs`), which released jobs' reservations go and where unreleased jobs hold more than
+       Allocadence has. An unchanged snapshot ends here: no part lock, no write.
+    2. The parts of those pairs are locked in ONE statement (id order, as every writer does), then everything
+       is worked out again from what is committed now, for those pairs only, and applied.
+    Pairs left out stay right while the apply runs, whether their parts are locked or not: every portal write
+    on an Allocadence warehouse keeps Available = In-Stock − Reserved and Ordered = inbound + the portal's
+    unacknowledged orders, which is what the snapshot's targets for them already are. The pairs whose
+    figures the apply itself moves first (a confirmed job's reservations, an external drop) are in the set.
     """
     timer = timer or PhaseTimer()
     reference = Reference(kind=Movement.ReferenceKind.SYNC_RUN, id=run.pk, label=f"Allocadence pull #{run.pk}")
@@ -255,9 +256,12 @@ def apply_snapshot(
         .distinct()
         .order_by("id")
     )
-    to_lock = set(JobLine.objects.filter(job__in=[p.job_id for p in confirmed]).values_list("part_id", flat=True))
-    to_lock.update(part_id for part_id, _ in staged.external_drops(scope))
-    to_lock.update(changed_parts(targets=staged.targets(scope, fetch_started_at), scope=scope))
+    confirmed_lines = set(
+        JobLine.objects.filter(job__in=[p.job_id for p in confirmed]).values_list("part_id", "warehouse_id")
+    )
+    pairs = set(confirmed_lines)
+    pairs.update(staged.external_drops(scope))
+    pairs.update(changed_pairs(targets=staged.targets(scope, fetch_started_at), scope=scope))
     timer.lap("diff")
     counts = {
         "items_fetched": items_fetched,
@@ -272,10 +276,10 @@ def apply_snapshot(
         "rows_skipped": skipped_rows,
         "parts_locked": 0,
     }
-    if not to_lock:
+    if not pairs:
         return counts
 
-    locked = frozenset(lock_parts(to_lock))
+    locked = frozenset(lock_parts({part_id for part_id, _ in pairs}))
     counts["parts_locked"] = len(locked)
     timer.lap("lock")
     for push in confirmed:
@@ -284,7 +288,7 @@ def apply_snapshot(
             user=user,
             note=f"Allocadence confirmed order {push.order_number} ({push.order_status}); dropped with pull #{run.pk}",
         )
-    locked_scope = replace(scope, part_ids=locked)
+    locked_scope = replace(scope, pairs=frozenset(pairs))
     drops = staged.external_drops(locked_scope)
     moved = apply_external_drops(drops=drops, reference=reference, user=user) if drops else {}
     counts["external_drops"], counts["external_drop_units"] = len(moved), sum(moved.values())
@@ -310,15 +314,17 @@ class StagedSnapshot:
 
     def _rows_for(self, scope: TargetScope) -> Iterator[tuple[int, int, int, int, int]]:
         rows = zip(*self.columns, strict=True)
-        if scope.part_ids is None:
+        if scope.pairs is None:
             return rows
-        parts = scope.part_ids
-        return (row for row in rows if row[0] in parts)
+        pairs = scope.pairs
+        return (row for row in rows if (row[0], row[1]) in pairs)
 
     def external_drops(self, scope: TargetScope) -> dict[tuple[int, int], int]:
         """Units unreleased jobs hold beyond Allocadence's In-Stock, per (part, warehouse) of the scope.
         Few pairs have unreleased reservations, so only theirs are looked up in the snapshot."""
         unreleased = reserved_by_unreleased_jobs(warehouse_ids=scope.warehouse_ids, part_ids=scope.part_ids)
+        if scope.pairs is not None:
+            unreleased = {pair: held for pair, held in unreleased.items() if pair in scope.pairs}
         if not unreleased:
             return {}
         sellable = {
@@ -340,8 +346,8 @@ class StagedSnapshot:
         portal_ordered = portal_ordered_not_in_allocadence(
             warehouse_ids=scope.warehouse_ids, snapshot_started_at=fetch_started_at
         )
-        if scope.part_ids is not None:
-            portal_ordered = {pair: q for pair, q in portal_ordered.items() if pair[0] in scope.part_ids}
+        if scope.pairs is not None:
+            portal_ordered = {pair: q for pair, q in portal_ordered.items() if pair in scope.pairs}
         # Zero targets are left out: the scope sets every row without a target to zero anyway. Yielded, not
         # listed: the apply folds them straight into its own structures (500,000 rows make 1,000,000 targets).
         available_type, ordered_type = StockType.AVAILABLE.value, StockType.ORDERED.value

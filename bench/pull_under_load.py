@@ -205,6 +205,7 @@ def main() -> int:
                 "window": (started, finished),
                 "seconds": finished - started,
                 "lock_held": held,
+                "held_phases": {n: run_phases[n] for n in names[names.index("lock") :]} if "lock" in names else {},
                 "parts_locked": run.counts.get("parts_locked", 0),
                 "lock_statements": len(lock_statements),
                 "rows_changed": run.counts["rows_changed"],
@@ -269,6 +270,9 @@ def main() -> int:
          "pull s", "lock held s", "parts locked"],
         rows,
     )  # fmt: skip
+    for pull in pulls[:2]:
+        held = ", ".join(f"{name} {seconds:.2f}" for name, seconds in pull["held_phases"].items())
+        print(f"{pull['label']}, seconds with the locks held: {held}")
     print(f"operations: {outcomes}; rows changed per pull: {[p['rows_changed'] for p in pulls]}")
     print(
         f"oversold units: {oversold}; negative rows: {negative_rows}; "

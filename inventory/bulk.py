@@ -39,15 +39,21 @@ _TARGETS = "_bulk_stock_targets"
 @dataclass(frozen=True)
 class TargetScope:
     """Rows the targets describe completely: any row of these types in these warehouses that has no target
-    is set to zero (a SKU missing from a complete Allocadence snapshot). With `part_ids`, only those parts'
-    rows are in scope (the pull applies to the parts it found changed and locked, and leaves the rest)."""
+    is set to zero (a SKU missing from a complete Allocadence snapshot). With `pairs`, only the rows of those
+    (part, warehouse) pairs are in scope: the pull applies to the pairs it found changed, under their parts'
+    locks, and leaves every other row, of those parts too, as it is."""
 
     warehouse_ids: tuple[int, ...]
     types: tuple[str, ...]
-    part_ids: frozenset[int] | None = None
+    pairs: frozenset[tuple[int, int]] | None = None
     # Available targets are In-Stock figures: the Reserved units of the same part × warehouse are subtracted
     # (never below zero) by the statement that reads the rows, so both come from one snapshot of the rows.
     available_net_of_reserved: bool = False
+
+    @property
+    def part_ids(self) -> frozenset[int] | None:
+        """The parts of `pairs` (None: every part)."""
+        return None if self.pairs is None else frozenset(part_id for part_id, _ in self.pairs)
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,7 @@ def _normalise(
     result: dict[tuple[int, int, str], tuple[int, int]] = {}
     types = _TYPES if scope is None else _TYPES.intersection(str(t) for t in scope.types)
     warehouses = None if scope is None else frozenset(scope.warehouse_ids)
-    parts = None if scope is None else scope.part_ids
+    pairs = None if scope is None else scope.pairs
     for target in targets:
         part_id, warehouse_id, location_id, type_, quantity = target
         if not (
@@ -124,7 +130,7 @@ def _normalise(
             type_ not in types
             or quantity < 0
             or (warehouses is not None and warehouse_id not in warehouses)
-            or (parts is not None and part_id not in parts)
+            or (pairs is not None and (part_id, warehouse_id) not in pairs)
         ):
             _refuse(target, scope)
         result[(part_id, location_id, type_)] = (warehouse_id, quantity)
@@ -161,7 +167,7 @@ def apply_stock_targets(
     Runs in the caller's transaction (or its own). Locks the target parts and the parts in scope with
     `inventory.locks.lock_parts` (one statement, id order) before reading any quantity — unless the caller
     passes `locked_part_ids`, the parts it already locked in this transaction (then every target part, and
-    every part of `scope.part_ids`, must be among them). With a scope, every
+    every part of `scope.pairs`, must be among them). With a scope, every
     target must lie inside it (its warehouses and types), so one FULL JOIN of targets and scoped rows yields
     every delta. Returns how many rows changed (= movements written) and the seconds spent per phase.
     """
@@ -198,28 +204,30 @@ def apply_stock_targets(
 _WORK_MEM = "64MB"
 
 
-def changed_parts(*, targets: Iterable[StockTarget], scope: TargetScope | None = None) -> set[int]:
-    """The parts whose rows `apply_stock_targets(targets=…, scope=…)` would change, read WITHOUT any lock.
+def changed_pairs(*, targets: Iterable[StockTarget], scope: TargetScope | None = None) -> set[tuple[int, int]]:
+    """The (part, warehouse) pairs whose rows `apply_stock_targets(targets=…, scope=…)` would change, read
+    WITHOUT any lock.
 
     For a writer that must not hold part locks while it works out what differs (the Allocadence pull): it
-    stages the same targets and runs the same delta query as the apply, but only reads part ids, so the caller
-    can lock exactly those parts and apply with `TargetScope(part_ids=…)`. An empty set means the apply would
+    stages the same targets and runs the same delta query as the apply, but only reads the pairs, so the caller
+    can lock exactly their parts and apply with `TargetScope(pairs=…)`. An empty set means the apply would
     write nothing. Runs in the caller's transaction (or its own); the staging table is dropped before return.
     """
     wanted = _normalise(targets, scope)
     if connection.vendor != "postgresql":
-        return {change.part_id for change in _python_changes(wanted, scope)[0]}
+        return {(change.part_id, change.warehouse_id) for change in _python_changes(wanted, scope)[0]}
     columns = _columns(wanted, scope)
     if not columns:
         return set()
     with transaction.atomic(), connection.cursor() as cursor, _bulk_settings(cursor):
         _stage(cursor, wanted)
         cursor.execute(
-            f"SELECT DISTINCT part_id FROM ({_deltas(scope)}) d", {"warehouse_ids": [], "types": [], **_scope(scope)}
+            f"SELECT DISTINCT part_id, warehouse_id FROM ({_deltas(scope)}) d",
+            {"warehouse_ids": [], "types": [], **_scope(scope)},
         )
-        parts = {row[0] for row in cursor.fetchall()}
+        pairs = set(cursor.fetchall())
         cursor.execute(f"DROP TABLE {_TARGETS}")
-    return parts
+    return pairs
 
 
 def _columns(wanted, scope: TargetScope | None) -> list[str]:
@@ -234,8 +242,9 @@ def _scope(scope: TargetScope | None) -> dict:
     if scope is None:
         return {}
     params = {"warehouse_ids": list(scope.warehouse_ids), "types": [str(t) for t in scope.types]}
-    if scope.part_ids is not None:
-        params["part_ids"] = sorted(scope.part_ids)
+    if scope.pairs is not None:
+        pairs = sorted(scope.pairs)
+        params["pair_parts"], params["pair_warehouses"] = [p for p, _ in pairs], [w for _, w in pairs]
     return params
 
 
@@ -314,14 +323,19 @@ def _deltas(scope: TargetScope | None) -> str:
             "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
             "WHERE t.target <> COALESCE(r.quantity, 0)"
         )
-    parts = " AND part_id = ANY(%(part_ids)s)" if scope.part_ids is not None else ""
+    pairs = (
+        " AND (part_id, warehouse_id) IN "
+        "(SELECT * FROM unnest(%(pair_parts)s::bigint[], %(pair_warehouses)s::bigint[]))"
+        if scope.pairs is not None
+        else ""
+    )
     targets = _TARGETS
     if scope.available_net_of_reserved:
         targets = (
             "(SELECT t.part_id, t.warehouse_id, t.location_id, t.type, CASE WHEN t.type = 'available' "
             "THEN GREATEST(t.target - COALESCE(h.reserved, 0), 0) ELSE t.target END AS target "
             f"FROM {_TARGETS} t LEFT JOIN (SELECT part_id, warehouse_id, SUM(quantity) AS reserved FROM {_ROWS} "
-            f"WHERE type = 'reserved' AND warehouse_id = ANY(%(warehouse_ids)s){parts} "
+            f"WHERE type = 'reserved' AND warehouse_id = ANY(%(warehouse_ids)s){pairs} "
             "GROUP BY part_id, warehouse_id) h ON h.part_id = t.part_id AND h.warehouse_id = t.warehouse_id)"
         )
     return (
@@ -330,7 +344,7 @@ def _deltas(scope: TargetScope | None) -> str:
         "COALESCE(t.type, r.type) AS type, COALESCE(t.target, 0) - COALESCE(r.quantity, 0) AS delta, "
         f"r.id AS row_id FROM {targets} t FULL JOIN "
         f"(SELECT id, part_id, warehouse_id, location_id, type, quantity FROM {_ROWS} "
-        f"WHERE warehouse_id = ANY(%(warehouse_ids)s) AND type = ANY(%(types)s){parts}) r "
+        f"WHERE warehouse_id = ANY(%(warehouse_ids)s) AND type = ANY(%(types)s){pairs}) r "
         "ON r.part_id = t.part_id AND r.location_id = t.location_id AND r.type = t.type "
         "WHERE COALESCE(t.target, 0) <> COALESCE(r.quantity, 0)"
     )
@@ -391,17 +405,19 @@ def _python_changes(wanted, scope: TargetScope | None) -> tuple[list[StockChange
     full = dict(wanted)
     if scope is not None and scope.warehouse_ids and scope.types:
         rows = InventoryRow.objects.filter(warehouse_id__in=scope.warehouse_ids, type__in=scope.types, quantity__gt=0)
-        if scope.part_ids is not None:
+        if scope.pairs is not None:
             rows = rows.filter(part_id__in=sorted(scope.part_ids))
         for part_id, warehouse_id, location_id, type_, quantity in rows.values_list(
             "part_id", "warehouse_id", "location_id", "type", "quantity"
         ):
+            if scope.pairs is not None and (part_id, warehouse_id) not in scope.pairs:
+                continue
             key = (part_id, location_id, type_)
             current[key] = (warehouse_id, quantity)
             full.setdefault(key, (warehouse_id, 0))
     if scope is not None and scope.available_net_of_reserved:
         reserved = InventoryRow.objects.filter(warehouse_id__in=scope.warehouse_ids, type="reserved")
-        if scope.part_ids is not None:
+        if scope.pairs is not None:
             reserved = reserved.filter(part_id__in=sorted(scope.part_ids))
         held: dict[tuple[int, int], int] = {}
         for part_id, warehouse_id, quantity in reserved.values_list("part_id", "warehouse_id", "quantity"):

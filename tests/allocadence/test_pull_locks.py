@@ -23,7 +23,7 @@ from .conftest import figures, make_job, stock_state
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 LOCK_STATEMENT = "FOR NO KEY UPDATE"
-DIFF_STATEMENT = "SELECT DISTINCT part_id FROM ("
+DIFF_STATEMENT = "SELECT DISTINCT part_id, warehouse_id FROM ("
 WRITE_STATEMENT = "WITH d AS MATERIALIZED"
 
 

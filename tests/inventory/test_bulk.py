@@ -99,6 +99,31 @@ def test_apply_stock_targets_scope_sets_untargeted_rows_to_zero(client_a, alloc_
     assert check_ledger().is_ok
 
 
+def test_apply_stock_targets_pairs_scope_leaves_the_part_s_other_warehouses_as_they_are(client_a, alloc_wh, main_wh):
+    """With `pairs`, only those (part, warehouse) rows are in scope: the same part's rows at another warehouse
+    of the scope keep their figures though they have no target, and a target outside the pairs is refused."""
+    part, other = make_part(client_a, "PAIR-1"), make_part(client_a, "PAIR-2")
+    here, there = default_location(alloc_wh), default_location(main_wh)
+    put(part, alloc_wh, AVAILABLE, 8)
+    put(part, alloc_wh, ORDERED, 2)
+    put(part, main_wh, AVAILABLE, 6)  # in the scope's warehouses, not in its pairs
+    put(other, alloc_wh, AVAILABLE, 4)
+    scope = TargetScope(
+        warehouse_ids=(alloc_wh.id, main_wh.id), types=(AVAILABLE, ORDERED), pairs=frozenset({(part.id, alloc_wh.id)})
+    )
+
+    with pytest.raises(ValueError, match="outside the scope"):
+        apply_stock_targets(targets=[(part.id, main_wh.id, there.id, AVAILABLE, 1)], scope=scope, reason="sync")
+    result = apply_stock_targets(targets=[(part.id, alloc_wh.id, here.id, AVAILABLE, 5)], scope=scope, reason="sync")
+
+    assert (result.rows_changed, result.rows_created, result.parts_touched) == (2, 0, 1)
+    assert rows(part) == {(here.id, AVAILABLE): 5, (here.id, ORDERED): 0, (there.id, AVAILABLE): 6}
+    assert rows(other) == {(here.id, AVAILABLE): 4}
+    assert level(part, alloc_wh) == (5, 0)
+    assert level(part, None) == (11, 0)
+    assert check_ledger().is_ok
+
+
 @pytest.mark.postgresql
 def test_apply_stock_targets_unchanged_targets_write_nothing(client_a, alloc_wh):
     part = make_part(client_a, "SKU-1")
@@ -189,7 +214,9 @@ def test_apply_stock_targets_python_path_writes_what_postgresql_writes(client_a,
     for sku, apply in (("SQL", "postgresql"), ("PY", "python")):
         a, b = make_part(client_a, f"{sku}-A"), make_part(client_a, f"{sku}-B")
         scope = TargetScope(
-            warehouse_ids=(alloc_wh.id, main_wh.id), types=(AVAILABLE, ORDERED), part_ids=frozenset({a.id, b.id})
+            warehouse_ids=(alloc_wh.id, main_wh.id),
+            types=(AVAILABLE, ORDERED),
+            pairs=frozenset({(a.id, alloc_wh.id), (a.id, main_wh.id), (b.id, alloc_wh.id), (b.id, main_wh.id)}),
         )
         put(a, alloc_wh, AVAILABLE, 10)
         put(b, main_wh, ORDERED, 4)
@@ -230,9 +257,9 @@ def test_apply_stock_targets_python_path_writes_what_postgresql_writes(client_a,
     assert check_ledger().is_ok
 
 
-def test_apply_stock_targets_net_of_reserved_subtracts_reserved_and_changed_parts_agrees(client_a, alloc_wh):
+def test_apply_stock_targets_net_of_reserved_subtracts_reserved_and_changed_pairs_agrees(client_a, alloc_wh):
     """In-Stock targets with `available_net_of_reserved`: Available = target − Reserved, never below zero; the
-    unlocked `changed_parts` names exactly the parts the apply then changes (both paths)."""
+    unlocked `changed_pairs` names exactly the (part, warehouse) pairs the apply then changes."""
     here = default_location(alloc_wh)
     kept, moved, short = make_part(client_a, "NET-1"), make_part(client_a, "NET-2"), make_part(client_a, "NET-3")
     for part, available, reserved in ((kept, 7, 3), (moved, 7, 3), (short, 2, 5)):
@@ -245,10 +272,10 @@ def test_apply_stock_targets_net_of_reserved_subtracts_reserved_and_changed_part
         (short.id, alloc_wh.id, here.id, AVAILABLE, 4),  # 4 − 5 → 0
     ]
 
-    assert bulk.changed_parts(targets=targets, scope=scope) == {moved.id, short.id}
+    assert bulk.changed_pairs(targets=targets, scope=scope) == {(moved.id, alloc_wh.id), (short.id, alloc_wh.id)}
     result = apply_stock_targets(targets=targets, scope=scope, reason="sync")
 
     assert result.rows_changed == 2
     assert [rows(p)[(here.id, AVAILABLE)] for p in (kept, moved, short)] == [7, 9, 0]
-    assert bulk.changed_parts(targets=targets, scope=scope) == set()
+    assert bulk.changed_pairs(targets=targets, scope=scope) == set()
     assert check_ledger().is_ok
