@@ -256,10 +256,7 @@ def apply_snapshot(
         .distinct()
         .order_by("id")
     )
-    confirmed_lines = set(
-        JobLine.objects.filter(job__in=[p.job_id for p in confirmed]).values_list("part_id", "warehouse_id")
-    )
-    pairs = set(confirmed_lines)
+    pairs = set(JobLine.objects.filter(job__in=[p.job_id for p in confirmed]).values_list("part_id", "warehouse_id"))
     pairs.update(staged.external_drops(scope))
     pairs.update(changed_pairs(targets=staged.targets(scope, fetch_started_at), scope=scope))
     timer.lap("diff")
