@@ -81,6 +81,7 @@ def test_write_push_results_retry_out_of_attempts_is_error(channel, make_part):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgresql  # SQLite's in-memory shared-cache test database answers "table is locked" to the second writer
 def test_write_push_results_two_workers_racing_one_outcome_wins(client_a, make_warehouse, make_part, make_channel):
     channel = make_channel(warehouses=[make_warehouse()])
     records = [make_record(channel, make_part()) for _ in range(50)]
