@@ -509,7 +509,7 @@ def _create_parts(parts: list[tuple[int, str, str]]) -> dict[str, int]:
             "RETURNING id, sku), "
             f"l AS (INSERT INTO {StockLevel._meta.db_table} (part_id, warehouse_id{level_columns}) "
             f"SELECT id, NULL{level_values} FROM p ORDER BY id "
-            "ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO NOTHING) "
+            "ON CONFLICT (part_id, warehouse_id) DO NOTHING) "
             "SELECT sku, id FROM p",
             [*defaults, *(list(column) for column in zip(*parts, strict=True)), *level_defaults],
         )

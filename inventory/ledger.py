@@ -210,13 +210,13 @@ def stock_writes_sql(*, columns: list[str], guard: str = "", movement_order: str
         f"iw AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
         f"SELECT part_id, warehouse_id, {values} FROM w x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM uw "
         "WHERE uw.part_id = x.part_id AND uw.warehouse_id = x.warehouse_id) ORDER BY part_id, warehouse_id "
-        f"ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO UPDATE SET {upsert}), "
+        f"ON CONFLICT (part_id, warehouse_id) DO UPDATE SET {upsert}), "
         f"up AS (UPDATE {_LEVELS} l SET {add} FROM p x WHERE l.warehouse_id IS NULL AND l.part_id = x.part_id "
         f"AND {moved} RETURNING l.part_id), "
         f"ip AS (INSERT INTO {_LEVELS} (part_id, warehouse_id, {all_columns}) "
         f"SELECT part_id, NULL, {values} FROM p x WHERE {moved} AND NOT EXISTS (SELECT 1 FROM up "
         "WHERE up.part_id = x.part_id) ORDER BY part_id "
-        f"ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO UPDATE SET {upsert}) "
+        f"ON CONFLICT (part_id, warehouse_id) DO UPDATE SET {upsert}) "
     )
 
 
@@ -369,22 +369,12 @@ def _update_levels(merged: dict[Key, int]) -> None:
     placeholders += ")"
     with connection.cursor() as cursor:
         for chunk in _chunks(keys):
-            with_wh = [key for key in chunk if key[1] is not None]
-            totals = [key for key in chunk if key[1] is None]
-            if with_wh:
-                cursor.execute(
-                    f"INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns}) VALUES "
-                    + ", ".join([f"(%s, %s, {zeros})"] * len(with_wh))
-                    + " ON CONFLICT (part_id, warehouse_id) WHERE warehouse_id IS NOT NULL DO NOTHING",
-                    [value for key in with_wh for value in key],
-                )
-            if totals:
-                cursor.execute(
-                    f"INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns}) VALUES "
-                    + ", ".join([f"(%s, NULL, {zeros})"] * len(totals))
-                    + " ON CONFLICT (part_id) WHERE warehouse_id IS NULL DO NOTHING",
-                    [key[0] for key in totals],
-                )
+            cursor.execute(  # the levels that do not exist yet, from zero (no index named: portable)
+                f"INSERT INTO {_LEVELS} (part_id, warehouse_id, {columns}) VALUES "
+                + ", ".join([f"(%s, %s, {zeros})"] * len(chunk))
+                + " ON CONFLICT DO NOTHING",
+                [value for key in chunk for value in key],
+            )
             params = []
             for part_id, warehouse_id in chunk:
                 params += [part_id, warehouse_id if warehouse_id is not None else 0]

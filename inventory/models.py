@@ -264,7 +264,8 @@ class StockLevel(models.Model):
     part instead of aggregating a million. `check_ledger` proves it equals the rows.
     """
 
-    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="stock_levels")
+    # Served by the unique (part, warehouse) index; no second index to maintain on every write.
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="stock_levels", db_index=False)
     # Served by the (warehouse, part) index; no second index to maintain on every write.
     warehouse = models.ForeignKey(
         Warehouse, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
@@ -294,13 +295,14 @@ class StockLevel(models.Model):
     objects = StockLevelQuerySet.as_manager()
 
     class Meta:
-        # `warehouse` NULL rows are the per-part totals over all warehouses.
+        # `warehouse` NULL rows are the per-part totals over all warehouses: one row per part and scope, NULL
+        # included, in one index that also serves every lookup by part. A level's update is never HOT (the
+        # figures are indexed), so each index of this table costs every stock write an entry. SQLite has no
+        # NULLS NOT DISTINCT: there migration 0010 keeps the two partial unique indexes and the part index
+        # this replaced (the portable path's `ON CONFLICT DO NOTHING` names no index).
         constraints = [
             models.UniqueConstraint(
-                fields=["part", "warehouse"], condition=Q(warehouse__isnull=False), name="stocklevel_unique_part_wh"
-            ),
-            models.UniqueConstraint(
-                fields=["part"], condition=Q(warehouse__isnull=True), name="stocklevel_unique_part_total"
+                fields=["part", "warehouse"], nulls_distinct=False, name="stocklevel_unique_part_warehouse"
             ),
         ]
         indexes = [
