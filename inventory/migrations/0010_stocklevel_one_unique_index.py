@@ -1,6 +1,7 @@
 """One unique (part, warehouse) index on StockLevel, NULLS NOT DISTINCT, in place of the two partial unique
-indexes (per warehouse, and the per-part total) and the part index: two fewer index entries on every level
-write, which is never HOT (docs/benchmarks.md, 2026-12-07).
+indexes (per warehouse, and the per-part total) and the part index: 7 indexes instead of 9, one entry fewer
+on every level write (a row is in one of the partial two), which is never HOT (docs/benchmarks.md,
+"2026-12-07, evening").
 
 PostgreSQL only (15+, the production database). SQLite has no NULLS NOT DISTINCT, so its schema stays as it
 was (the state changes, its tables do not): Django would otherwise create no unique index there at all, and
@@ -20,6 +21,8 @@ def _part_index(schema_editor, model):
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    if schema_editor.connection.pg_version < 150000:
+        raise RuntimeError("PostgreSQL 15 or newer is needed: StockLevel's unique index is NULLS NOT DISTINCT")
     model = apps.get_model("inventory", "StockLevel")
     part_index = _part_index(schema_editor, model)
     schema_editor.execute(
