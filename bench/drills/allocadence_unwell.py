@@ -7,7 +7,7 @@ call waits --slow seconds and then answers 503. Meanwhile jobs are released and 
 order-status poll are sent every 10 s (by the drill, on beat's behalf). Then the sandbox heals and nothing
 is touched by hand.
 Prints the client's backoff between retries of one call (capped, jittered) and the outbox's backoff between
-attempts of one push (capped, jittered; the drill shortens the outbox's base and cap to 1 s and 8 s).
+attempts of one push (capped, jittered: base 10 s, cap 900 s), read from pending rows only.
 Checks: the pulls and pushes during the fault are recorded Failed (pull) and retrying/Failed (pushes) and
 shown on /system/; after healing a pull succeeds and every released job has exactly one Allocadence order;
 no run left Running; `check_ledger` clean. Exits 1 on any finding.
@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() >= next_beat:
                 beat()
                 next_beat = time.monotonic() + 10
-            for push in OrderPush.objects.filter(job__number__in=people.released):
+            # Only a pending row's next_attempt_at is its backoff: a claim (sending) bumps attempts and
+            # updated_at but leaves the previous, already-due next_attempt_at until the attempt is recorded.
+            for push in OrderPush.objects.filter(job__number__in=people.released, status=OrderPush.Status.PENDING):
                 seen = attempts.setdefault(push.pk, [])
                 if push.next_attempt_at and (not seen or seen[-1][0] != push.attempts):
                     seen.append((push.attempts, (push.next_attempt_at - push.updated_at).total_seconds()))
