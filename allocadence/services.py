@@ -337,7 +337,11 @@ class StagedSnapshot:
 
     def targets(self, scope: TargetScope, fetch_started_at: datetime) -> Iterator[tuple[int, int, int, str, int]]:
         """In-Stock (the scope makes it Available = In-Stock − Reserved) and Ordered = inbound + what the portal
-        ordered that this snapshot cannot contain yet, from what is committed now, for the scope's parts."""
+        ordered that this snapshot cannot contain yet, from what is committed now, for the scope's parts.
+
+        The portal's figures are read here, when this is called; the targets are then yielded without touching
+        the database, because the apply streams them into a COPY (500,000 rows make 1,000,000 targets).
+        """
         # Purchase orders the portal has ordered but Allocadence had not acknowledged when this fetch started
         # are not in `inbound` yet: On-Order keeps them until a snapshot that contains them (never counted twice).
         portal_ordered = portal_ordered_not_in_allocadence(
@@ -345,8 +349,10 @@ class StagedSnapshot:
         )
         if scope.pairs is not None:
             portal_ordered = {pair: q for pair, q in portal_ordered.items() if pair in scope.pairs}
-        # Zero targets are left out: the scope sets every row without a target to zero anyway. Yielded, not
-        # listed: the apply folds them straight into its own structures (500,000 rows make 1,000,000 targets).
+        return self._targets(scope, portal_ordered)
+
+    def _targets(self, scope: TargetScope, portal_ordered: dict[tuple[int, int], int]):
+        # Zero targets are left out: the scope sets every row without a target to zero anyway.
         available_type, ordered_type = StockType.AVAILABLE.value, StockType.ORDERED.value
         for part_id, warehouse_id, location_id, sellable, incoming in self._rows_for(scope):
             if sellable:

@@ -16,7 +16,7 @@ On SQLite (the embedded `make run` default) the deltas are computed in Python an
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -34,6 +34,7 @@ StockTarget = tuple[int, int, int, str, int]
 _ROWS = InventoryRow._meta.db_table
 _TYPES = frozenset(str(t) for t in STOCK_TYPES)
 _TARGETS = "_bulk_stock_targets"
+_ARRIVING = "_bulk_stock_targets_arriving"  # as they came, before the last target per key is kept
 
 
 @dataclass(frozen=True)
@@ -103,16 +104,14 @@ def parts_in_scope(scope: TargetScope | None) -> list[int]:
     )
 
 
-def _normalise(
-    targets: Iterable[StockTarget], scope: TargetScope | None = None
-) -> dict[tuple[int, int, str], tuple[int, int]]:
-    """{(part, location, type): (warehouse, target)}; the last target for a key wins.
+def _validated(targets: Iterable[StockTarget], scope: TargetScope | None = None) -> Iterator[StockTarget]:
+    """Each target as plain ints and a str type, or ValueError for one that is unknown, negative or (with a
+    scope) outside the scope's warehouses, types and pairs: a scope's rows without a target go to zero, so a
+    target outside it could never be told apart from a row that must be zeroed.
 
-    One pass over what may be 200,000 targets: plain ints and str types (what every caller sends) cost a
-    type check each, anything else is converted or refused in `_coerce`. With a scope, every target must lie
-    inside it (its warehouses and types), so one FULL JOIN of targets and scoped rows yields every delta.
+    One pass over what may be 1,000,000 targets, yielded as it goes: plain ints and str types (what every
+    caller sends) cost a type check each, anything else is converted or refused in `_coerce`.
     """
-    result: dict[tuple[int, int, str], tuple[int, int]] = {}
     types = _TYPES if scope is None else _TYPES.intersection(str(t) for t in scope.types)
     warehouses = None if scope is None else frozenset(scope.warehouse_ids)
     pairs = None if scope is None else scope.pairs
@@ -133,8 +132,15 @@ def _normalise(
             or (pairs is not None and (part_id, warehouse_id) not in pairs)
         ):
             _refuse(target, scope)
-        result[(part_id, location_id, type_)] = (warehouse_id, quantity)
-    return result
+        yield part_id, warehouse_id, location_id, type_, quantity
+
+
+def _normalise(
+    targets: Iterable[StockTarget], scope: TargetScope | None = None
+) -> dict[tuple[int, int, str], tuple[int, int]]:
+    """{(part, location, type): (warehouse, target)}; the last target for a key wins. The Python path's form
+    of the targets (PostgreSQL streams them into a staging table instead, see `_stage`)."""
+    return {(p, loc, type_): (w, q) for p, w, loc, type_, q in _validated(targets, scope)}
 
 
 def _coerce(target) -> StockTarget:
@@ -170,29 +176,42 @@ def apply_stock_targets(
     every part of `scope.pairs`, must be among them). With a scope, every
     target must lie inside it (its warehouses and types), so one FULL JOIN of targets and scoped rows yields
     every delta. Returns how many rows changed (= movements written) and the seconds spent per phase.
+
+    `targets` may be any iterable, read once; on PostgreSQL it is read while a COPY is open on this
+    connection, so iterating it must not touch the database (read what it needs before passing it).
     """
     if not reason:
         raise ValueError("A reason is required for every stock change.")
     timer = PhaseTimer()
-    wanted = _normalise(targets, scope)
     reference = reference or Reference()
-    timer.lap("normalise")
     with transaction.atomic():
-        if locked_part_ids is None:
-            lock_parts({part_id for part_id, _, _ in wanted} | set(parts_in_scope(scope)))
-        else:
-            locked = locked_part_ids if isinstance(locked_part_ids, (set, frozenset)) else set(locked_part_ids)
-            missing = {part_id for part_id, _, _ in wanted}.union(scope.part_ids if scope and scope.part_ids else ())
-            missing.difference_update(locked)
-            if missing:
-                raise RuntimeError(f"{len(missing)} part(s) in the targets or scope were not locked by the caller.")
-        timer.lap("lock")
         if connection.vendor == "postgresql":
-            result = _apply_postgresql(wanted, scope, reason, reference, user, timer)
+            with connection.cursor() as cursor, _bulk_settings(cursor):
+                staged = _stage(cursor, targets, scope)  # no lock needed: nothing shared is read yet
+                timer.lap("copy")
+                _lock(staged.part_ids, scope, locked_part_ids)
+                timer.lap("lock")
+                result = _apply_postgresql(cursor, staged.types, scope, reason, reference, user)
+                timer.lap("write")
         else:
+            wanted = _normalise(targets, scope)
+            timer.lap("normalise")
+            _lock({part_id for part_id, _, _ in wanted}, scope, locked_part_ids)
+            timer.lap("lock")
             result = _apply_python(wanted, scope, reason, reference, user)
             timer.lap("apply")
     return BulkResult(result.rows_changed, result.rows_created, result.parts_touched, timer.seconds)
+
+
+def _lock(part_ids: set[int], scope: TargetScope | None, locked_part_ids: Iterable[int] | None) -> None:
+    """Lock the target parts and the parts in scope (one statement, id order), or check that the caller did."""
+    if locked_part_ids is None:
+        lock_parts(part_ids | set(parts_in_scope(scope)))
+        return
+    locked = locked_part_ids if isinstance(locked_part_ids, (set, frozenset)) else set(locked_part_ids)
+    missing = part_ids.union(scope.part_ids if scope and scope.part_ids else ()).difference(locked)
+    if missing:
+        raise RuntimeError(f"{len(missing)} part(s) in the targets or scope were not locked by the caller.")
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------------
@@ -212,27 +231,27 @@ def changed_pairs(*, targets: Iterable[StockTarget], scope: TargetScope | None =
     stages the same targets and runs the same delta query as the apply, but only reads the pairs, so the caller
     can lock exactly their parts and apply with `TargetScope(pairs=…)`. An empty set means the apply would
     write nothing. Runs in the caller's transaction (or its own); the staging table is dropped before return.
+    `targets` as for `apply_stock_targets`: iterating them must not touch the database.
     """
-    wanted = _normalise(targets, scope)
     if connection.vendor != "postgresql":
+        wanted = _normalise(targets, scope)
         return {(change.part_id, change.warehouse_id) for change in _python_changes(wanted, scope)[0]}
-    columns = _columns(wanted, scope)
-    if not columns:
-        return set()
     with transaction.atomic(), connection.cursor() as cursor, _bulk_settings(cursor):
-        _stage(cursor, wanted)
-        cursor.execute(
-            f"SELECT DISTINCT part_id, warehouse_id FROM ({_deltas(scope)}) d",
-            {"warehouse_ids": [], "types": [], **_scope(scope)},
-        )
-        pairs = set(cursor.fetchall())
+        staged = _stage(cursor, targets, scope)
+        pairs = set()
+        if _columns(staged.types, scope):
+            cursor.execute(
+                f"SELECT DISTINCT part_id, warehouse_id FROM ({_deltas(scope)}) d",
+                {"warehouse_ids": [], "types": [], **_scope(scope)},
+            )
+            pairs = set(cursor.fetchall())
         cursor.execute(f"DROP TABLE {_TARGETS}")
     return pairs
 
 
-def _columns(wanted, scope: TargetScope | None) -> list[str]:
+def _columns(types: set[str], scope: TargetScope | None) -> list[str]:
     """The figures a delta can move: the targets' types and, with a scope, the types it zeroes."""
-    types = {type_ for _, _, type_ in wanted}
+    types = set(types)
     if scope is not None:
         types.update(str(t) for t in scope.types)
     return [column for column in FIGURE_COLUMNS if column in types]
@@ -261,56 +280,79 @@ def _bulk_settings(cursor):
     cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', %s, true)", [saved_work_mem, saved_jit])
 
 
-def _stage(cursor, wanted) -> None:
-    """COPY the targets into the transaction's temporary table (zero targets by one INSERT) and analyse it."""
-    lines = (
-        f"{part_id}\t{warehouse_id}\t{location_id}\t{type_}\t{quantity}\n"
-        for (part_id, location_id, type_), (warehouse_id, quantity) in wanted.items()
-        if quantity
-    )
-    zero_targets = [
-        (part_id, warehouse_id, location_id, type_)
-        for (part_id, location_id, type_), (warehouse_id, quantity) in wanted.items()
-        if not quantity
-    ]
-    cursor.execute(f"DROP TABLE IF EXISTS {_TARGETS}")
+@dataclass
+class _Staged:
+    """What staging learnt of the targets while streaming them: their types and parts."""
+
+    types: set[str] = field(default_factory=set)
+    part_ids: set[int] = field(default_factory=set)
+
+
+def _stage(cursor, targets: Iterable[StockTarget], scope: TargetScope | None) -> _Staged:
+    """Validate the targets (`_validated`) and COPY them, as they stream, into the transaction's temporary
+    table of targets, one per (part, location, type) with the last target for a key winning, and analyse it.
+
+    Nothing is held per target in Python: 1,000,000 targets (a 500,000-row pull) would take some 150 MB as a
+    dict. PostgreSQL keeps the last of each key with DISTINCT ON over the arrival order. A refused target
+    raises ValueError once the COPY ends there; the caller's transaction is rolled back.
+    """
+    staged = _Staged()
+    add_type, add_part = staged.types.add, staged.part_ids.add
+
+    def lines() -> Iterator[str]:
+        for seq, (part_id, warehouse_id, location_id, type_, quantity) in enumerate(_validated(targets, scope)):
+            add_part(part_id)
+            add_type(type_)
+            yield f"{part_id}\t{warehouse_id}\t{location_id}\t{type_}\t{quantity}\t{seq}\n"
+
+    columns = "part_id bigint NOT NULL, warehouse_id bigint NOT NULL, location_id bigint NOT NULL, "
+    columns += "type varchar(16) NOT NULL, target bigint NOT NULL"
+    cursor.execute(f"DROP TABLE IF EXISTS {_ARRIVING}, {_TARGETS}")
+    cursor.execute(f"CREATE TEMP TABLE {_ARRIVING} ({columns}, seq bigint NOT NULL) ON COMMIT DROP")
+    _LineReader(lines()).copy(cursor, f"COPY {_ARRIVING} FROM STDIN")
     cursor.execute(
-        f"CREATE TEMP TABLE {_TARGETS} (part_id bigint NOT NULL, warehouse_id bigint NOT NULL, "
-        "location_id bigint NOT NULL, type varchar(16) NOT NULL, target bigint NOT NULL) ON COMMIT DROP"
+        f"CREATE TEMP TABLE {_TARGETS} ON COMMIT DROP AS SELECT DISTINCT ON (part_id, location_id, type) "
+        f"part_id, warehouse_id, location_id, type, target FROM {_ARRIVING} "
+        "ORDER BY part_id, location_id, type, seq DESC"
     )
-    columns = "part_id, warehouse_id, location_id, type, target"
-    cursor.copy_expert(f"COPY {_TARGETS} ({columns}) FROM STDIN", _LineReader(lines), 1 << 20)
-    if zero_targets:
-        cursor.execute(
-            f"INSERT INTO {_TARGETS} (part_id, warehouse_id, location_id, type, target) "
-            "SELECT z.part_id, z.warehouse_id, z.location_id, z.type, 0 "
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[]) "
-            "AS z(part_id, warehouse_id, location_id, type)",
-            [list(column) for column in zip(*zero_targets, strict=True)],
-        )
+    cursor.execute(f"DROP TABLE {_ARRIVING}")
     # Temp tables are never auto-analysed: without statistics the planner guesses ~1,000 rows and sizes
-    # hashes and sorts (and picks join orders) for that, whatever the real 200,000.
+    # hashes and sorts (and picks join orders) for that, whatever the real 1,000,000.
     cursor.execute(f"ANALYZE {_TARGETS}")
+    return staged
 
 
 class _LineReader:
     """A file for COPY FROM STDIN that reads lines from an iterator about `size` characters at a time, so
-    1,000,000 targets never sit in memory as one text."""
+    1,000,000 targets never sit in memory as one text.
+
+    psycopg2 turns an exception raised by read() into a QueryCanceled that hides it; so read() ends the data
+    there instead and keeps the exception, and `copy` raises it once the COPY has returned.
+    """
 
     def __init__(self, lines: Iterable[str]) -> None:
         self._lines = iter(lines)
+        self.error: Exception | None = None
 
     def read(self, size: int = -1) -> str:
         chunk, length = [], 0
-        for line in self._lines:
-            chunk.append(line)
-            length += len(line)
-            if 0 <= size <= length:
-                break
+        try:
+            for line in self._lines:
+                chunk.append(line)
+                length += len(line)
+                if 0 <= size <= length:
+                    break
+        except Exception as exc:  # raised again by `copy`, after the COPY
+            self.error, self._lines = exc, iter(())
         return "".join(chunk)
 
     def readline(self, size: int = -1) -> str:
-        return next(self._lines, "")
+        return self.read(1)  # one line: read() stops after the first line once `size` is reached
+
+    def copy(self, cursor, sql: str) -> None:
+        cursor.copy_expert(sql, self, 1 << 20)
+        if self.error is not None:
+            raise self.error
 
 
 def _deltas(scope: TargetScope | None) -> str:
@@ -350,17 +392,14 @@ def _deltas(scope: TargetScope | None) -> str:
     )
 
 
-def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer) -> BulkResult:
-    now = timezone.now()
-    user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
-    columns = _columns(wanted, scope)
-    if not columns:  # no targets and nothing in scope: no delta is possible
-        return BulkResult(rows_changed=0, rows_created=0, parts_touched=0)
-    with connection.cursor() as cursor, _bulk_settings(cursor):
-        _stage(cursor, wanted)
-        timer.lap("copy")
+def _apply_postgresql(cursor, types: set[str], scope, reason, reference, user) -> BulkResult:
+    """Write the staged targets' deltas with one statement; the staging table is dropped after."""
+    columns = _columns(types, scope)
+    changed = created = parts_touched = 0
+    if columns:  # without any, there are no targets and nothing in scope: no delta is possible
+        user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
         params = {
-            "now": now,
+            "now": timezone.now(),
             "user_id": user_id,
             "reason": reason[:300],
             "reference_kind": reference.kind,
@@ -372,8 +411,7 @@ def _apply_postgresql(wanted, scope, reason, reference, user, timer: PhaseTimer)
         }
         cursor.execute(_write_statement(scope=scope, columns=columns), params)
         changed, created, parts_touched = cursor.fetchone()
-        timer.lap("write")
-        cursor.execute(f"DROP TABLE {_TARGETS}")
+    cursor.execute(f"DROP TABLE {_TARGETS}")
     return BulkResult(rows_changed=changed, rows_created=created, parts_touched=parts_touched)
 
 

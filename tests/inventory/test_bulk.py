@@ -165,6 +165,50 @@ def test_apply_stock_targets_move_within_a_warehouse_leaves_its_levels_unwritten
     assert check_ledger().is_ok
 
 
+def test_apply_stock_targets_last_target_for_a_row_wins_and_changed_pairs_agrees(client_a, alloc_wh, main_wh):
+    part, other = make_part(client_a, "SKU-1"), make_part(client_a, "SKU-2")
+    here = default_location(alloc_wh)
+    put(part, alloc_wh, AVAILABLE, 10)
+    put(other, alloc_wh, AVAILABLE, 3)
+    targets = [
+        (part.id, alloc_wh.id, here.id, AVAILABLE, 4),
+        (other.id, alloc_wh.id, here.id, AVAILABLE, 9),
+        (part.id, alloc_wh.id, here.id, AVAILABLE, 10),  # the last for its row: unchanged after all
+        (other.id, alloc_wh.id, here.id, AVAILABLE, 3),
+        (other.id, alloc_wh.id, here.id, AVAILABLE, 6),
+    ]
+    scope = TargetScope(warehouse_ids=(alloc_wh.id,), types=(AVAILABLE,))
+
+    pairs = bulk.changed_pairs(targets=iter(targets), scope=scope)
+    result = apply_stock_targets(targets=iter(targets), scope=scope, reason="sync")
+
+    assert pairs == {(other.id, alloc_wh.id)}
+    assert (result.rows_changed, result.rows_created, result.parts_touched) == (1, 0, 1)
+    assert rows(part) == {(here.id, AVAILABLE): 10}
+    assert rows(other) == {(here.id, AVAILABLE): 6}
+    assert list(Movement.objects.filter(reason="sync").values_list("part_id", "delta")) == [(other.id, 3)]
+    assert check_ledger().is_ok
+
+
+def test_apply_stock_targets_refused_target_after_valid_ones_writes_nothing(client_a, alloc_wh):
+    """Targets are validated as they stream into the staging table: a bad one late in the stream still
+    leaves every row as it was, with the reason in the error."""
+    part = make_part(client_a, "SKU-1")
+    here = default_location(alloc_wh)
+    put(part, alloc_wh, AVAILABLE, 10)
+    movements = Movement.objects.count()
+
+    with pytest.raises(ValueError, match=r"must not be negative \(part \d+, ordered: -2\)"):
+        apply_stock_targets(
+            targets=iter([(part.id, alloc_wh.id, here.id, AVAILABLE, 1), (part.id, alloc_wh.id, here.id, ORDERED, -2)]),
+            reason="sync",
+        )
+
+    assert Movement.objects.count() == movements
+    assert rows(part) == {(here.id, AVAILABLE): 10}
+    assert level(part, alloc_wh) == (10, 0)
+
+
 def test_apply_stock_targets_target_outside_scope_changes_nothing(client_a, alloc_wh, main_wh):
     part = make_part(client_a, "SKU-1")
     put(part, alloc_wh, AVAILABLE, 10)
