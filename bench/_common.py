@@ -92,6 +92,16 @@ def setup_django(database_url: str, **environ: str) -> None:
     django.setup()
 
 
+def vacuum_analyze() -> None:
+    """What autovacuum does to a live database between bulk writes: statistics (for the planner, and for the
+    plans the stock triggers keep), visibility map, GIN pending lists merged. These machines run PostgreSQL
+    with autovacuum off (conf.d/90-ci.conf), so a benchmark that measures a steady state does it itself."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile (pct in 0..100) of the values."""
     ordered = sorted(values)

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_growth, save_results  # noqa: E402
+from _common import print_growth, save_results, vacuum_analyze  # noqa: E402
 
 DB_NAME = "portal_bench_alloc"
 WAREHOUSES = 5
@@ -261,8 +261,10 @@ def main() -> None:
         return run, seconds, phases[-1], rows_written, Movement.objects.count() - movements
 
     cold = pull("cold")
+    vacuum_analyze()  # as autovacuum would before the next 5-minutely pull
     if args.generics:
         _make_generics(args.generics)
+        vacuum_analyze()
     ours.send(1)  # every In-Stock figure changes
     ours.recv()
     changed = pull("changed")

@@ -52,6 +52,7 @@ from _common import (  # noqa: E402
     setup_django,
     summarize,
     time_interleaved,
+    vacuum_analyze,
 )
 
 BENCH_DB = "portal_bench_inventory_{parts}"
@@ -196,14 +197,6 @@ def built_parts() -> int | None:
         cursor.execute("SELECT parts FROM bench_catalogue")
         row = cursor.fetchone()
         return row[0] if row else None
-
-
-def vacuum_analyze() -> None:
-    """What autovacuum does to a live database: statistics, visibility map, GIN pending lists merged."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
 
 
 def scenarios(warehouse_id: int):
