@@ -15,6 +15,8 @@ SKUS × 5 warehouses rows and the matching items. Measures:
   and a level at every warehouse, so the changed pull also moves their stored Stock Balance (the alternates'
   sums kept by the database triggers) and locks them;
 - the load average at start and end: on a shared machine every figure above scales with it.
+After the cold pull (and after making the generics) the database is VACUUM ANALYZEd, as autovacuum would
+before the next pull; these machines run PostgreSQL with autovacuum off.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ the rows changed, a pull where every row changed, and an unchanged pull. Prints 
 while each pull runs and in the quiet spell, each pull's lock-held time (from its part locks to its commit)
 and the parts it locked. Targets: save p95 during a changed pull ≤ 2× quiet p95 and max ≤ 1 s; the unchanged
 pull locks 0 parts; 0 deadlocks, 0 oversold, check_ledger clean. Exits non-zero when one is missed.
+The database is VACUUM ANALYZEd after the cold pull, as autovacuum would on a live database (it is off on
+these machines).
 """
 
 from __future__ import annotations
