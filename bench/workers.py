@@ -29,7 +29,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "drills"))
+from _common import vacuum_analyze  # noqa: E402
 from _stack import Stack, say, wait_for  # noqa: E402
 
 SKU_PREFIX = "WRK-"
@@ -162,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
         results = {}
         for workers in (1, 2):
+            vacuum_analyze()  # as autovacuum would between rounds (it is off on these machines): both alike
             processes = [stack.start_worker(concurrency=1) for _ in range(workers)]
             say(f"{workers} worker process(es): {', '.join(process.node for process in processes)}")
             push = push_round(stack, workers)

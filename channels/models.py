@@ -105,6 +105,10 @@ class SkuMapping(models.Model):
     back_order_quantity = models.PositiveIntegerField(default=0)
     last_pushed_quantity = models.BigIntegerField(null=True, blank=True, editable=False)
     last_pushed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The sync record whose quantity the channel last accepted (no foreign key: the log's retention may delete
+    # it). An answer about an older record never overwrites a newer one: one comparison on this row, where a
+    # search of the mapping's records for a newer success went quadratic on stale statistics.
+    last_pushed_record_id = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

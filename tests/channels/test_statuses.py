@@ -270,9 +270,23 @@ def test_write_push_results_late_success_of_an_older_record_keeps_the_newer_quan
     mapping = make_mapping(channel, part)
     older = make_record(channel, part, mapping=mapping, quantity=4)
     newer = make_record(channel, part, mapping=mapping, quantity=9, status=Status.SUCCESS)
-    mapping.last_pushed_quantity = 9
+    mapping.last_pushed_quantity, mapping.last_pushed_record_id = 9, newer.pk  # as newer's acceptance left it
     mapping.save()
     _write_push_results([claimed(older)], [PushResult(older.pk, "success")], PushOutcome())
     mapping.refresh_from_db()
     assert SyncRecord.objects.get(pk=older.pk).status == Status.SUCCESS
-    assert (mapping.last_pushed_quantity, newer.quantity) == (9, 9)
+    assert (mapping.last_pushed_quantity, mapping.last_pushed_record_id) == (9, newer.pk)
+
+
+def test_write_push_results_success_of_a_newer_record_replaces_the_older_quantity(channel, make_part, make_mapping):
+    part = make_part()
+    mapping = make_mapping(channel, part)
+    older = make_record(channel, part, mapping=mapping, quantity=4)
+    newer = make_record(channel, part, mapping=mapping, quantity=9)
+    _write_push_results([claimed(older)], [PushResult(older.pk, "success")], PushOutcome())
+    mapping.refresh_from_db()
+    assert (mapping.last_pushed_quantity, mapping.last_pushed_record_id) == (4, older.pk)
+
+    _write_push_results([claimed(newer)], [PushResult(newer.pk, "success")], PushOutcome())
+    mapping.refresh_from_db()
+    assert (mapping.last_pushed_quantity, mapping.last_pushed_record_id) == (9, newer.pk)
