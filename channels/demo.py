@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from channels.models import Channel, OpenOrder, SkuMapping, SyncRecord
@@ -187,4 +188,9 @@ def _seed_history(*channels: Channel) -> int:
                     record.finished_at = created_at + timedelta(minutes=2)
                 records.append(record)
     SyncRecord.objects.bulk_create(records)
+    # Past Success records, as if accepted: each mapping remembers its newest (what _mark_last_pushed keeps).
+    newest_success = SyncRecord.objects.filter(mapping=OuterRef("pk"), status=SyncRecord.Status.SUCCESS)
+    SkuMapping.objects.filter(channel__in=channels).update(
+        last_pushed_record_id=Subquery(newest_success.order_by("-id").values("id")[:1])
+    )
     return len(records)

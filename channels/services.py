@@ -342,12 +342,9 @@ def _mark_last_pushed(accepted: dict[int, tuple[int | None, int]], at: datetime)
     accepted record is older, so a late answer about an older record never overwrites a newer
     quantity. Every record that turns Success comes through here in the same transaction, so
     `last_pushed_record_id` is the newest Success record of the mapping; the UPDATE's row lock makes a
-    concurrent acceptance re-check it. Raw SQL because a 1,000-branch ORM CASE costs seconds of Python.
-
-    It used to look for a newer Success record in the log (NOT EXISTS). Statistics taken while a
-    100,000-record backlog was all pending estimate one Success row, and the planner re-read every Success
-    record once per accepted one: 60 million rows filtered per 1,000, a 100,000-record push 2.5× slower
-    and getting worse as it went (bench/workers.py, auto_explain).
+    concurrent acceptance re-check it. It never searches the log for a newer Success record: that search
+    went quadratic on stale statistics (see `SkuMapping.last_pushed_record_id`). Raw SQL because a
+    1,000-branch ORM CASE costs seconds of Python.
     """
     newest: dict[int, tuple[int, int]] = {}
     for record_id, (mapping_id, quantity) in accepted.items():

@@ -53,6 +53,20 @@ def test_seed_demo_data_is_idempotent(acme_inventory, sandbox):
     assert OpenOrder.objects.count() == 5
 
 
+def test_demo_history_mappings_remember_their_newest_success(acme_inventory, sandbox):
+    seed_demo_data()
+    newest: dict[int, int] = {}
+    for mapping_id, record_id in SyncRecord.objects.filter(status=SyncRecord.Status.SUCCESS).values_list(
+        "mapping_id", "id"
+    ):
+        newest[mapping_id] = max(record_id, newest.get(mapping_id, 0))
+    assert newest
+    remembered = dict(
+        SkuMapping.objects.filter(last_pushed_record_id__isnull=False).values_list("id", "last_pushed_record_id")
+    )
+    assert remembered == newest
+
+
 def test_sync_channels_command_pushes_demo_channels(acme_inventory, sandbox):
     seed_demo_data()
     in_process_before = SyncRecord.objects.filter(channel__code="shopify", status=SyncRecord.Status.IN_PROCESS).count()
